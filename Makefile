@@ -1,0 +1,56 @@
+# Two commands for a fresh machine with Python 3.11, git and make:
+#   make demo   - the example site on http://127.0.0.1:8000 (local engine, no API key, no network)
+#   make test   - the whole suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test test-sqlite test-postgres lint format bench clean services
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# One stamp per extra set, redone when pyproject.toml changes.
+$(VENV)/.dev-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+$(VENV)/.demo-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[demo]"
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	cd example_project && ../$(PY) manage.py migrate --noinput
+	cd example_project && ../$(PY) manage.py demo_setup
+	cd example_project && ../$(PY) manage.py runserver 127.0.0.1:8000 --noreload
+
+services:
+	@scripts/ensure-services.sh
+
+# The whole suite: lint, then every test on SQLite, then the database-facing tests on PostgreSQL.
+test: $(VENV)/.dev-installed services lint test-sqlite test-postgres
+
+test-sqlite: $(VENV)/.dev-installed
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-postgres: $(VENV)/.dev-installed
+	BGCUT_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider -m postgres
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.dev-installed
+	$(PY) benchmarks/engine_quality.py
+	$(PY) benchmarks/engine_speed.py
+	$(PY) benchmarks/render.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info example_project/db.sqlite3 example_project/media

@@ -1,0 +1,34 @@
+"""The example shop: products whose photos are shown with their backgrounds removed."""
+
+from django.db import models
+from wagtail.admin.panels import FieldPanel
+from wagtail.models import Page
+from wagtail.snippets.models import register_snippet
+
+
+@register_snippet
+class Product(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    photo = models.ForeignKey(
+        "wagtailimages.Image", on_delete=models.PROTECT, related_name="+"
+    )
+
+    panels = [FieldPanel("name"), FieldPanel("description"), FieldPanel("photo")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HomePage(Page):
+    intro = models.TextField(blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["products"] = Product.objects.select_related("photo")
+        return context

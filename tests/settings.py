@@ -1,0 +1,86 @@
+"""Settings for the test suite: a small Wagtail project on SQLite, or PostgreSQL with BGCUT_TEST_DB=postgres."""
+
+import os
+import tempfile
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+if os.environ.get("BGCUT_TEST_DB") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("BGCUT_PG_NAME", "wagtail_bgcut"),
+            "USER": os.environ.get("BGCUT_PG_USER", "postgres"),
+            "HOST": os.environ.get("BGCUT_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("BGCUT_PG_PORT", "5432"),
+        }
+    }
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+INSTALLED_APPS = [
+    "wagtail_bgcut",
+    "tests.testapp",
+    "wagtail.images",
+    "wagtail.documents",
+    "wagtail.users",
+    "wagtail.admin",
+    "wagtail",
+    "taggit",
+    "modelcluster",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "tests.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="bgcut-test-media-")
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+WAGTAIL_SITE_NAME = "bgcut tests"
+WAGTAILADMIN_BASE_URL = "http://testserver"
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# No API key: the offline local engine, as a new user gets it.
+WAGTAIL_BGCUT = {
+    "PRESETS": {
+        "full": {"format": "png"},
+        "thumbnail": {"format": "webp", "max_resolution": 250_000, "autocrop": True},
+    },
+    "AUTO_PROCESS": [],
+}

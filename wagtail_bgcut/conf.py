@@ -1,0 +1,107 @@
+"""The one place where ``settings.WAGTAIL_BGCUT`` is read.
+
+Lookup order for every key (first found wins):
+
+1. the ``WAGTAIL_BGCUT`` dict in Django settings;
+2. an environment variable, for ``API_KEY`` only (``BGCUT_API_KEY``), so keys stay out of settings files;
+3. the default documented below.
+
+Values are read at call time (``bgcut_settings.PRESETS``), so ``override_settings`` works in tests.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+
+DEFAULT_BACKENDS = {
+    "local": "wagtail_bgcut.backends.local.LocalBackend",
+    "backgroundcut": "wagtail_bgcut.backends.backgroundcut.BackgroundCutBackend",
+    "dummy": "wagtail_bgcut.backends.dummy.DummyBackend",
+}
+
+DEFAULTS: dict[str, Any] = {
+    # Dotted path of the backend class. None picks the BackgroundCut backend when API_KEY is set and
+    # the offline local engine otherwise. The short names in DEFAULT_BACKENDS are accepted too.
+    "BACKEND": None,
+    # Your BackgroundCut key. Prefer the BGCUT_API_KEY environment variable.
+    "API_KEY": None,
+    # Processing API (upload-image, process-image, ai-cut, v2). Paths such as /v3/... are appended.
+    "API_BASE": "https://api.backgroundcut.co",
+    # Token API (remove-bg/token, ai-cut/token). Paths such as /v3/... are appended.
+    "TOKEN_API_BASE": "https://backgroundcut.co/api",
+    # Named presets: name -> variant options spelled as the API's output_variants items.
+    "PRESETS": {
+        "full": {"format": "png", "max_resolution": 12_000_000, "quality": "high"},
+        "thumbnail": {
+            "format": "webp",
+            "max_resolution": 250_000,
+            "quality": "medium",
+            "output_compression": 80,
+            "autocrop": True,
+        },
+    },
+    # Preset names generated in the background whenever an image's file changes.
+    "AUTO_PROCESS": [],
+    # A STORAGES alias where cut-outs are written. Originals are never touched.
+    "STORAGE": "default",
+    # Folder (inside STORAGE) that holds cut-out files.
+    "UPLOAD_TO": "bgcut",
+    # When True, a template render that finds no cut-out calls the backend and waits for it.
+    "PROCESS_ON_RENDER": False,
+    # (connect, read) timeouts in seconds for API calls.
+    "TIMEOUT": (10.0, 300.0),
+    # Retries for 429/503/504 and connection failures, with exponential backoff and jitter.
+    "MAX_RETRIES": 4,
+    # No call (retries included) takes longer than this many seconds in total.
+    "MAX_RETRY_TIME": 300.0,
+    # Requests per minute this process allows itself (the API's documented default is 40).
+    "RATE_LIMIT": 40,
+    # The ceiling the documented ramp-up may reach (40 doubling each busy minute, up to 500).
+    "RATE_LIMIT_MAX": 500,
+    # Hosts result files may be downloaded from ("*.example.com" matches subdomains). The hosts of
+    # API_BASE and TOKEN_API_BASE are always allowed.
+    "DOWNLOAD_HOSTS": ["backgroundcut.co", "*.backgroundcut.co"],
+    # Largest result file accepted, in bytes.
+    "MAX_DOWNLOAD_BYTES": 64 * 1024 * 1024,
+    # Largest source image the pipeline accepts, in pixels (decompression bombs are refused).
+    "MAX_SOURCE_PIXELS": 100_000_000,
+    # Path to a rembg-compatible ONNX model for the local engine (needs the "onnx" extra).
+    # None uses the built-in classical segmenter, which needs no model file.
+    "LOCAL_MODEL": None,
+    # django-tasks backend alias and queue for background work.
+    "TASK_BACKEND": "default",
+    "TASK_QUEUE": "default",
+    # A job that holds a cut-out "processing" for longer than this is considered dead and retried.
+    "LEASE_SECONDS": 600,
+    # Maximum automatic attempts for a failing cut-out before it waits for a manual retry.
+    "MAX_ATTEMPTS": 3,
+    # bgcut_process asks for confirmation before spending more credits than this.
+    "CONFIRM_CREDITS_ABOVE": 100,
+}
+
+
+class BgcutSettings:
+    """Attribute access to the merged settings; unknown names raise AttributeError."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"WAGTAIL_BGCUT has no setting {name!r}")
+        user = getattr(settings, "WAGTAIL_BGCUT", None) or {}
+        if name in user:
+            return user[name]
+        if name == "API_KEY":
+            return os.environ.get("BGCUT_API_KEY") or None
+        return DEFAULTS[name]
+
+    def backend_path(self) -> str:
+        """The backend class path in force, after the no-key-means-local rule."""
+        backend = self.BACKEND
+        if not backend:
+            backend = "backgroundcut" if self.API_KEY else "local"
+        return DEFAULT_BACKENDS.get(backend, backend)
+
+
+bgcut_settings = BgcutSettings()

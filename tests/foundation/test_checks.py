@@ -1,0 +1,90 @@
+"""Misconfiguration is reported by `manage.py check` with documented ids, before any request runs."""
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from wagtail_bgcut.conf import bgcut_settings
+
+
+def run_checks():
+    return {m.id for m in checks.run_checks() if m.id and m.id.startswith("wagtail_bgcut.")}
+
+
+def bgcut(**options):
+    from django.conf import settings
+
+    return override_settings(WAGTAIL_BGCUT={**settings.WAGTAIL_BGCUT, **options})
+
+
+def test_the_test_settings_are_clean():
+    assert run_checks() == set()
+
+
+def test_unknown_backend_path_is_e001():
+    with bgcut(BACKEND="myproject.backends.Missing"):
+        assert "wagtail_bgcut.E001" in run_checks()
+
+
+def test_remote_backend_without_key_is_e002(monkeypatch):
+    monkeypatch.delenv("BGCUT_API_KEY", raising=False)
+    with bgcut(BACKEND="backgroundcut", API_KEY=None):
+        messages = [m for m in checks.run_checks() if m.id == "wagtail_bgcut.E002"]
+    assert messages and "BGCUT_API_KEY" in messages[0].hint
+
+
+def test_api_key_in_environment_selects_the_remote_backend(monkeypatch):
+    monkeypatch.setenv("BGCUT_API_KEY", "from-env")
+    assert bgcut_settings.API_KEY == "from-env"
+    assert bgcut_settings.backend_path().endswith("BackgroundCutBackend")
+    monkeypatch.delenv("BGCUT_API_KEY")
+    assert bgcut_settings.backend_path().endswith("LocalBackend")
+
+
+@pytest.mark.parametrize(
+    "presets",
+    [
+        {"thumb": {"max_resolution": 10}},
+        {"thumb": {"format": "gif"}},
+        {"thumb": {"backgroud_color": "#ffffff"}},
+        ["thumb"],
+    ],
+)
+def test_invalid_presets_are_e003(presets):
+    with bgcut(PRESETS=presets, AUTO_PROCESS=[]):
+        assert "wagtail_bgcut.E003" in run_checks()
+
+
+def test_invalid_preset_message_names_the_field():
+    with bgcut(PRESETS={"thumb": {"max_resolution": 10}}):
+        errors = [m for m in checks.run_checks() if m.id == "wagtail_bgcut.E003"]
+    assert "thumb" in errors[0].msg and "max_resolution" in errors[0].msg
+
+
+@pytest.mark.parametrize("auto", [["nope"], "full"])
+def test_auto_process_must_name_known_presets_e004(auto):
+    with bgcut(AUTO_PROCESS=auto):
+        assert "wagtail_bgcut.E004" in run_checks()
+
+
+def test_unknown_storage_alias_is_e005():
+    with bgcut(STORAGE="missing"):
+        assert "wagtail_bgcut.E005" in run_checks()
+
+
+@pytest.mark.parametrize("url", ["ftp://api.example.com", "not a url", ""])
+def test_bad_api_base_is_e006(url):
+    with bgcut(API_BASE=url):
+        assert "wagtail_bgcut.E006" in run_checks()
+
+
+def test_plain_http_to_a_remote_host_warns_w001():
+    with bgcut(API_BASE="http://api.backgroundcut.co"):
+        assert "wagtail_bgcut.W001" in run_checks()
+    with bgcut(API_BASE="http://127.0.0.1:8765"):
+        assert "wagtail_bgcut.W001" not in run_checks()
+
+
+def test_missing_local_model_file_is_e007(tmp_path):
+    with bgcut(LOCAL_MODEL=str(tmp_path / "missing.onnx")):
+        assert "wagtail_bgcut.E007" in run_checks()

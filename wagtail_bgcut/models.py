@@ -1,0 +1,126 @@
+"""The cut-out cache: content-addressed rows, one per (source bytes, output options).
+
+Why content-addressed: the API charges per call, so the same bytes with the same options must be
+processed once, whichever image, model or worker asks. A database constraint (not application code)
+guarantees one row per key, so concurrent workers race on an INSERT and only one wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.files.storage import storages
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .conf import bgcut_settings
+
+
+def get_cutout_storage():
+    """The storage named by WAGTAIL_BGCUT['STORAGE'].
+
+    Module-level (not a lambda) so migrations can refer to it, and callable so the alias is read
+    when the storage is used, not when the model is imported.
+    """
+    return storages[bgcut_settings.STORAGE]
+
+
+def cutout_upload_to(instance: Cutout, filename: str) -> str:
+    """Stable, hashed names: ``bgcut/ab/abcdef.../<options>.<ext>``; a key always maps to one path."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    folder = bgcut_settings.UPLOAD_TO.strip("/")
+    h = instance.source_hash
+    return f"{folder}/{h[:2]}/{h}/{instance.options_key}.{ext}"
+
+
+def source_name_key(storage_key: str, name: str) -> str:
+    """Fixed-length key for (storage, file name): names can be longer than an index allows."""
+    return hashlib.sha256(f"{storage_key}\0{name}".encode()).hexdigest()
+
+
+class SourceFile(models.Model):
+    """Remembers the hash of an original file's bytes under its stored name.
+
+    Renders look cut-outs up by name through this table, so a page never reads an original file to
+    hash it. Rows are written by the pipeline when it first reads a file; a changed file has a new name
+    (Django never overwrites), so a row never goes stale.
+    """
+
+    name_key = models.CharField(max_length=64, unique=True)
+    storage_key = models.CharField(max_length=200)
+    name = models.CharField(max_length=1024)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("source file")
+        verbose_name_plural = _("source files")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sha256[:12]})"
+
+
+class Cutout(models.Model):
+    """One cut-out of one source (by bytes hash) with one set of output options."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSING = "processing", _("Processing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    source_hash = models.CharField(max_length=64)
+    # Hash of the variant options (Variant.options_key) and the engine that made it, so switching from
+    # the local engine to the API produces new cut-outs rather than reusing local ones.
+    options_key = models.CharField(max_length=64)
+    preset = models.CharField(max_length=100, help_text=_("Preset name when first requested."))
+    options = models.JSONField(default=dict)
+    backend = models.CharField(max_length=100)
+
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    file = models.FileField(
+        storage=get_cutout_storage, upload_to=cutout_upload_to, max_length=255, blank=True
+    )
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    format = models.CharField(max_length=10, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    credits_charged = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+
+    # BackgroundCut's handle on the uploaded source, reused while valid so a new preset for the same
+    # bytes costs a process call but no second upload.
+    unique_filename = models.CharField(max_length=200, blank=True)
+    unique_filename_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # A worker holds the row while processing; an expired lease means the worker died and the row
+    # may be taken again, so nothing stays "processing" forever.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("cut-out")
+        verbose_name_plural = _("cut-outs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_hash", "options_key"], name="wagtail_bgcut_one_cutout_per_key"
+            )
+        ]
+        indexes = [models.Index(fields=["source_hash"], name="wagtail_bgcut_source_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.preset} of {self.source_hash[:12]} ({self.status})"
+
+    @property
+    def ready(self) -> bool:
+        return self.status == self.Status.DONE and bool(self.file)

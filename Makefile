@@ -29,6 +29,7 @@ demo: $(VENV)/.demo-installed
 
 services:
 	@scripts/ensure-services.sh
+	@scripts/ensure-browser.sh
 
 # The whole suite: lint, then every test on SQLite, then the database-facing tests on PostgreSQL.
 test: $(VENV)/.dev-installed services lint test-sqlite test-postgres

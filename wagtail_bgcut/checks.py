@@ -132,6 +132,7 @@ def check_api_urls(app_configs=None, **kwargs):
 
 @register(Tags.compatibility)
 def check_local_model(app_configs=None, **kwargs):
+    """Load LOCAL_MODEL once at start-up so a bad file never fails a request later."""
     model = bgcut_settings.LOCAL_MODEL
     if not model:
         return []
@@ -144,14 +145,26 @@ def check_local_model(app_configs=None, **kwargs):
                 id="wagtail_bgcut.E007",
             )
         ]
+    from .imaging import MissingDependency, ModelError, get_segmenter
+
     try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
+        # get_segmenter caches the loaded model, so the first request does not load it again.
+        get_segmenter(model)
+    except MissingDependency:
         return [
             Error(
                 "WAGTAIL_BGCUT['LOCAL_MODEL'] is set but onnxruntime is not installed.",
                 hint='pip install "wagtail-bgcut[onnx]"',
                 id="wagtail_bgcut.E008",
+            )
+        ]
+    except ModelError as exc:
+        return [
+            Error(
+                f"WAGTAIL_BGCUT['LOCAL_MODEL'] cannot be used: {exc}",
+                hint="Use a rembg-compatible ONNX model (u2net, isnet, BiRefNet...) that takes a "
+                "1x3xHxW image and returns the mask first, or set LOCAL_MODEL to None.",
+                id="wagtail_bgcut.E007",
             )
         ]
     return []

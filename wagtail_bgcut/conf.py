@@ -80,6 +80,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_ATTEMPTS": 3,
     # bgcut_process asks for confirmation before spending more credits than this.
     "CONFIRM_CREDITS_ABOVE": 100,
+    # Seconds an uploaded source's unique_filename is reused for more variants before uploading it
+    # again (the API does not say; an earlier 404 triggers one re-upload anyway). 0: never reuse.
+    "UPLOAD_REUSE_SECONDS": 3600,
 }
 
 

@@ -10,23 +10,43 @@ from __future__ import annotations
 import hashlib
 
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from .conf import bgcut_settings
 
 
-def get_cutout_storage():
-    """The storage named by WAGTAIL_BGCUT['STORAGE'].
+class CutoutStorage(LazyObject):
+    """The storage named by WAGTAIL_BGCUT['STORAGE'], looked up when first used.
 
-    Module-level (not a lambda) so migrations can refer to it, and callable so the alias is read
-    when the storage is used, not when the model is imported.
+    Django calls a field's storage callable once, at import; this proxy (like ``default_storage``)
+    resolves the alias lazily and again after the settings change, so ``override_settings`` and
+    late configuration both work.
     """
-    return storages[bgcut_settings.STORAGE]
+
+    def _setup(self) -> None:
+        self._wrapped = storages[bgcut_settings.STORAGE]
+
+
+cutout_storage = CutoutStorage()
+
+
+@receiver(setting_changed)
+def _reset_cutout_storage(*, setting: str, **kwargs) -> None:
+    if setting in ("WAGTAIL_BGCUT", "STORAGES"):
+        cutout_storage._wrapped = empty
+
+
+def get_cutout_storage():
+    """The cut-out storage (a lazy proxy). Module-level so migrations can refer to it."""
+    return cutout_storage
 
 
 def cutout_upload_to(instance: Cutout, filename: str) -> str:
-    """Stable, hashed names: ``bgcut/ab/abcdef.../<options>.<ext>``; a key always maps to one path."""
+    """Stable, hashed names: ``bgcut/ab/abcdef.../<options>.<ext>``; one key, one path."""
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
     folder = bgcut_settings.UPLOAD_TO.strip("/")
     h = instance.source_hash
@@ -41,9 +61,9 @@ def source_name_key(storage_key: str, name: str) -> str:
 class SourceFile(models.Model):
     """Remembers the hash of an original file's bytes under its stored name.
 
-    Renders look cut-outs up by name through this table, so a page never reads an original file to
-    hash it. Rows are written by the pipeline when it first reads a file; a changed file has a new name
-    (Django never overwrites), so a row never goes stale.
+    Renders look cut-outs up by name through this table, so a page never reads an original file
+    to hash it. Rows are written by the pipeline when it first reads a file; a changed file has a
+    new name (Django never overwrites), so a row never goes stale.
     """
 
     name_key = models.CharField(max_length=64, unique=True)
@@ -73,8 +93,8 @@ class Cutout(models.Model):
         FAILED = "failed", _("Failed")
 
     source_hash = models.CharField(max_length=64)
-    # Hash of the variant options (Variant.options_key) and the engine that made it, so switching from
-    # the local engine to the API produces new cut-outs rather than reusing local ones.
+    # Hash of the variant options (Variant.options_key) and the engine that made it, so switching
+    # from the local engine to the API produces new cut-outs rather than reusing local ones.
     options_key = models.CharField(max_length=64)
     preset = models.CharField(max_length=100, help_text=_("Preset name when first requested."))
     options = models.JSONField(default=dict)

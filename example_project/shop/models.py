@@ -10,9 +10,7 @@ from wagtail.snippets.models import register_snippet
 class Product(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    photo = models.ForeignKey(
-        "wagtailimages.Image", on_delete=models.PROTECT, related_name="+"
-    )
+    photo = models.ForeignKey("wagtailimages.Image", on_delete=models.PROTECT, related_name="+")
 
     panels = [FieldPanel("name"), FieldPanel("description"), FieldPanel("photo")]
 
@@ -30,5 +28,10 @@ class HomePage(Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["products"] = Product.objects.select_related("photo")
+        from wagtail_bgcut import prefetch_cutouts
+
+        products = list(Product.objects.select_related("photo"))
+        # Two queries for the whole listing, whatever its length: cut-outs and renditions.
+        prefetch_cutouts([p.photo for p in products], ["thumbnail"])
+        context["products"] = products
         return context

@@ -1,4 +1,4 @@
-"""Misconfiguration is reported by `manage.py check` with documented ids, before any request runs."""
+"""Misconfiguration is reported by `manage.py check` with documented ids, before any request."""
 
 import pytest
 from django.core import checks

@@ -65,7 +65,9 @@ def test_bad_options_name_the_field(options, field):
 
 def test_range_ends_are_accepted():
     Variant.from_dict({"variant_name": "a", "max_resolution": 250_000, "output_compression": 1})
-    Variant.from_dict({"variant_name": "a", "max_resolution": 25_000_000, "output_compression": 100})
+    Variant.from_dict(
+        {"variant_name": "a", "max_resolution": 25_000_000, "output_compression": 100}
+    )
 
 
 def test_duplicate_names_in_one_request_are_refused():

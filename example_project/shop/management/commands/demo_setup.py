@@ -1,4 +1,4 @@
-"""Prepare the example site: admin user, home page, sample images and products. Safe to run twice."""
+"""Prepare the example site: admin user, home page, sample images, products. Idempotent."""
 
 from pathlib import Path
 
@@ -32,7 +32,6 @@ class Command(BaseCommand):
             self._products()
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo ready on http://127.0.0.1:8000/"))
-        self.stdout.write(f"  home page: {home.url_path}")
         self.stdout.write("  admin:     http://127.0.0.1:8000/admin/")
         self.stdout.write(f"  login:     {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
 
@@ -60,7 +59,9 @@ class Command(BaseCommand):
         )
         site = Site.objects.filter(is_default_site=True).first()
         if site is None:
-            Site.objects.create(hostname="127.0.0.1", port=8000, root_page=home, is_default_site=True)
+            Site.objects.create(
+                hostname="127.0.0.1", port=8000, root_page=home, is_default_site=True
+            )
         else:
             old_root = site.root_page
             site.root_page = home

@@ -1,0 +1,263 @@
+"""The ``bgcut-<preset>`` Wagtail image operation: real renditions from real cut-outs."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.images import ImageFile
+from django.template import Context, Template
+from PIL import Image as PILImage
+from PIL import ImageDraw
+from wagtail.images import get_image_model
+from wagtail.images.exceptions import InvalidFilterSpecError
+
+from wagtail_bgcut import pipeline
+from wagtail_bgcut.api import prefetch_cutouts
+from wagtail_bgcut.image_operations import (
+    BgcutOperation,
+    CutoutNotReady,
+    purge_bgcut_renditions,
+)
+from wagtail_bgcut.models import Cutout
+from wagtail_bgcut.presets import register_preset, unregister_preset
+
+pytestmark = pytest.mark.django_db
+
+
+def jpeg_bytes(width: int = 120, height: int = 80, colour=(230, 200, 30)) -> bytes:
+    img = PILImage.new("RGB", (width, height), (40, 120, 200))
+    ImageDraw.Draw(img).ellipse(
+        (width // 4, height // 5, width * 3 // 4, height * 4 // 5), fill=colour
+    )
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def make_image(title: str = "Disc", data: bytes | None = None, name: str = "disc.jpg"):
+    image = get_image_model()(title=title)
+    image.file = ImageFile(io.BytesIO(data or jpeg_bytes()), name=name)
+    image.save()
+    return image
+
+
+def open_rendition(rendition) -> PILImage.Image:
+    with rendition.file.open("rb") as fh:
+        picture = PILImage.open(io.BytesIO(fh.read()))
+        picture.load()
+    return picture
+
+
+@pytest.fixture
+def image():
+    image = make_image()
+    pipeline.process_now(image, ["full", "thumbnail"])
+    return image
+
+
+def test_jpeg_original_becomes_a_png_with_alpha(image):
+    rendition = image.get_rendition("bgcut-full")
+    picture = open_rendition(rendition)
+    assert picture.format == "PNG"
+    assert picture.mode == "RGBA"
+    assert picture.size == (120, 80)
+    assert picture.getpixel((2, 2))[3] == 0  # the blue background is gone
+    assert picture.getpixel((60, 40))[3] == 255  # the disc stays
+
+
+def test_chain_resizes_the_cutout_and_honours_format(image):
+    rendition = image.get_rendition("bgcut-full|fill-40x40|format-webp")
+    picture = open_rendition(rendition)
+    assert picture.format == "WEBP"
+    assert picture.size == (40, 40) == (rendition.width, rendition.height)
+    assert picture.mode == "RGBA"
+    assert picture.getpixel((0, 0))[3] < 20
+    assert picture.getpixel((20, 20))[3] > 200
+
+
+def test_width_chain_on_autocropped_preset_uses_the_cutout_geometry(image):
+    cut = Cutout.objects.get(preset="thumbnail")
+    rendition = image.get_rendition("bgcut-thumbnail|width-30")
+    picture = open_rendition(rendition)
+    assert picture.width == 30
+    # The autocropped cut-out's aspect ratio, not the original's 3:2.
+    assert picture.height == pytest.approx(30 * cut.height / cut.width, abs=1)
+    assert picture.format == "PNG" and picture.mode == "RGBA"
+
+
+def test_one_cut_serves_every_size(image):
+    done_before = Cutout.objects.filter(status="done").count()
+    for spec in ("bgcut-full|fill-20x20", "bgcut-full|max-50x50", "bgcut-full|scale-50"):
+        assert open_rendition(image.get_rendition(spec)).mode == "RGBA"
+    assert Cutout.objects.filter(status="done").count() == done_before
+
+
+def test_opaque_preset_keeps_its_own_format(image):
+    register_preset("white", {"format": "jpg", "background_color": "#ffffff"})
+    try:
+        pipeline.process_now(image, ["white"])
+        rendition = image.get_rendition("bgcut-white|fill-24x24")
+        picture = open_rendition(rendition)
+        assert picture.format == "JPEG"
+        assert picture.size == (24, 24)
+        r, g, b = picture.getpixel((0, 0))
+        assert min(r, g, b) > 230  # white, not the original blue
+    finally:
+        unregister_preset("white")
+
+
+def test_not_ready_saves_no_rendition_and_queues_the_cutout(django_capture_on_commit_callbacks):
+    fresh = make_image("Fresh", jpeg_bytes(colour=(200, 40, 40)), "fresh.jpg")
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(CutoutNotReady),
+    ):
+        fresh.get_rendition("bgcut-full|fill-30x30")
+    assert not fresh.renditions.exists()
+    assert Cutout.objects.get(source_hash=Cutout.objects.get().source_hash).status == "pending"
+    assert len(callbacks) == 1
+    # {% image %} renders Wagtail's missing-image placeholder instead of failing the page...
+    html = Template("{% load wagtailimages_tags %}{% image img bgcut-full %}").render(
+        Context({"img": fresh})
+    )
+    assert 'src="/media/not-found"' in html
+    assert not fresh.renditions.exists()
+    # ... and once the queued work has run, the next render is the real cut-out.
+    for callback in callbacks:
+        callback()
+    again = get_image_model().objects.get(pk=fresh.pk)
+    rendition = again.get_rendition("bgcut-full|fill-30x30")
+    assert open_rendition(rendition).mode == "RGBA"
+
+
+def test_process_on_render_makes_it_during_the_render(settings):
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "PROCESS_ON_RENDER": True}
+    fresh = make_image("Fresh", jpeg_bytes(colour=(200, 40, 40)), "fresh.jpg")
+    html = Template("{% load wagtailimages_tags %}{% image img bgcut-full width-60 %}").render(
+        Context({"img": fresh})
+    )
+    assert 'width="60"' in html and ".png" in html
+    assert Cutout.objects.get().status == "done"
+
+
+def test_changed_file_never_serves_the_old_rendition(image):
+    old = image.get_rendition("bgcut-full")
+    image.file = ImageFile(io.BytesIO(jpeg_bytes(colour=(30, 200, 60))), name="green.jpg")
+    image.save()
+    pipeline.process_now(image, ["full"])
+    new = image.get_rendition("bgcut-full")
+    assert new.pk != old.pk
+    assert new.focal_point_key != old.focal_point_key
+    r, g, _b, a = open_rendition(new).getpixel((60, 40))
+    assert g > r and a == 255  # the green disc, not the old yellow one
+
+
+def test_purge_deletes_only_bgcut_renditions(image, django_capture_on_commit_callbacks):
+    plain = image.get_rendition("fill-20x20")
+    cut = image.get_rendition("bgcut-full|fill-20x20")
+    chained = image.get_rendition("fill-30x30|bgcut-thumbnail")
+    storage = cut.file.storage
+    cut_name = cut.file.name
+    assert purge_bgcut_renditions(image, presets=["thumbnail"]) == 1
+    assert set(image.renditions.values_list("pk", flat=True)) == {plain.pk, cut.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert purge_bgcut_renditions(image) == 1
+    assert list(image.renditions.values_list("pk", flat=True)) == [plain.pk]
+    assert not storage.exists(cut_name)  # Wagtail's delete handler removed the file
+    assert chained.pk is not None
+    assert purge_bgcut_renditions(image.file) == 0
+    assert purge_bgcut_renditions(None) == 0
+
+
+def test_unknown_preset_is_a_clear_filter_error(image):
+    with pytest.raises(
+        InvalidFilterSpecError, match=r"No preset named 'nope'.*known: full, thumbnail"
+    ):
+        image.get_rendition("bgcut-nope|fill-10x10")
+    with pytest.raises(InvalidFilterSpecError, match="preset name"):
+        image.get_rendition("bgcut")
+
+
+def test_preset_registered_at_run_time_works_in_the_image_tag(image):
+    register_preset("card-small", {"format": "webp", "max_resolution": 250_000})
+    try:
+        pipeline.process_now(image, ["card-small"])
+        html = Template(
+            "{% load wagtailimages_tags %}{% image img bgcut-card-small fill-16x16 %}"
+        ).render(Context({"img": image}))
+        assert 'width="16"' in html and 'height="16"' in html
+        assert image.renditions.get().filter_spec == "bgcut-card-small|fill-16x16"
+    finally:
+        unregister_preset("card-small")
+
+
+def test_focal_point_is_honoured_on_the_cutout(image):
+    # Focal point on the right-hand edge of the disc: the square crop moves right.
+    image.focal_point_x, image.focal_point_y = 85, 40
+    image.focal_point_width, image.focal_point_height = 10, 10
+    image.save()
+    rendition = image.get_rendition("bgcut-full|fill-40x80")
+    picture = open_rendition(rendition)
+    assert picture.size == (40, 80)
+    # The crop spans x 65..105 of the original: the disc (x 30..90) fills its left part only.
+    assert picture.getpixel((5, 40))[3] == 255
+    assert picture.getpixel((38, 40))[3] == 0
+
+
+def test_srcset_image_with_prefetched_cutouts(image):
+    # Wagtail makes several new renditions in worker threads; with the cut-out prefetched on the
+    # instance those threads need no database connection of their own.
+    fresh = prefetch_cutouts(get_image_model().objects.filter(pk=image.pk), "full")[0]
+    html = Template(
+        "{% load wagtailimages_tags %}{% srcset_image img bgcut-full width-{20,40} sizes='20px' %}"
+    ).render(Context({"img": fresh}))
+    assert "20w" in html and "40w" in html
+    specs = set(image.renditions.values_list("filter_spec", flat=True))
+    assert specs == {"bgcut-full|width-20", "bgcut-full|width-40"}
+    for rendition in image.renditions.all():
+        assert open_rendition(rendition).mode == "RGBA"
+
+
+def test_missing_original_file_does_not_break_the_page(django_capture_on_commit_callbacks):
+    gone = make_image("Gone", jpeg_bytes(colour=(20, 200, 200)), "gone.jpg")
+    gone.file.storage.delete(gone.file.name)
+    with django_capture_on_commit_callbacks(execute=True):
+        html = Template("{% load wagtailimages_tags %}{% image img bgcut-full %}").render(
+            Context({"img": gone})
+        )
+    assert 'src="/media/not-found"' in html
+    assert not gone.renditions.exists()
+
+
+def test_format_before_bgcut_is_respected(image):
+    picture = open_rendition(image.get_rendition("format-webp|bgcut-full"))
+    assert picture.format == "WEBP" and picture.mode == "RGBA"
+
+
+def test_called_outside_a_wagtail_filter_the_cutout_fits_the_size(image):
+    # Not how Wagtail calls it, but code of your own (or a future Wagtail) might: the cut-out is
+    # then fitted inside the size produced so far, never stretched.
+    operation = BgcutOperation("bgcut", "full")
+    env = {"original-format": "jpeg"}
+    with image.get_willow_image() as willow:
+        out = operation.run(willow.resize((60, 40)), image, env)
+    assert out.get_size() == (60, 40)
+    assert out.has_alpha()
+    assert env["output-format"] == "png"
+
+
+def test_changed_preset_options_reach_renditions_after_bgcut_process(image, settings):
+    from django.core.management import call_command
+
+    old = open_rendition(image.get_rendition("bgcut-full|fill-20x20"))
+    assert old.mode == "RGBA" and old.getpixel((0, 0))[3] == 0
+    presets = {
+        **settings.WAGTAIL_BGCUT["PRESETS"],
+        "full": {"format": "png", "background_color": "#00ff00"},
+    }
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "PRESETS": presets}
+    call_command("bgcut_process", "--preset", "full", "--yes", stdout=io.StringIO())
+    fresh = get_image_model().objects.get(pk=image.pk)
+    new = open_rendition(fresh.get_rendition("bgcut-full|fill-20x20"))
+    assert new.getpixel((0, 0))[:3] == (0, 255, 0)  # the new cut-out, on green

@@ -1,0 +1,118 @@
+"""Background work through django-tasks: the ImmediateBackend and django-tasks-db's worker."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from wagtail_bgcut import pipeline
+from wagtail_bgcut.models import Cutout
+
+from .conftest import bgcut_settings, make_image_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_work_is_enqueued_on_commit(
+    make_wagtail_image, dummy_backend, django_capture_on_commit_callbacks
+):
+    image = make_wagtail_image(make_image_bytes(seed=61))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        (row,) = pipeline.request_cutouts(image, ["full"])
+    # Nothing ran before the commit: the row waits, the backend was not called.
+    assert row.status == Cutout.Status.PENDING
+    assert dummy_backend.calls == []
+    assert len(callbacks) == 1
+    callbacks[0]()  # the commit happens: ImmediateBackend runs the task now
+    row.refresh_from_db()
+    assert row.ready
+    assert len(dummy_backend.calls) == 1
+
+
+@pytest.mark.django_db
+def test_task_takes_primary_keys_and_reports_done_ids(make_wagtail_image, dummy_backend):
+    from wagtail_bgcut.tasks import process_cutouts
+
+    image = make_wagtail_image(make_image_bytes(seed=62))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("wagtail_bgcut.tasks.enqueue_cutouts", lambda *a, **k: None)
+        (row,) = pipeline.request_cutouts(image, ["full"])
+    result = process_cutouts.enqueue([row.pk], None)
+    assert result.return_value == [row.pk]
+    row.refresh_from_db()
+    assert row.ready
+    # Running it again is a no-op: the row is done.
+    assert process_cutouts.enqueue([row.pk], None).return_value == []
+    assert len(dummy_backend.calls) == 1
+
+
+def _db_worker_available() -> bool:
+    return apps.is_installed("django_tasks_db")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_backend_and_worker(make_wagtail_image, dummy_backend):
+    if not _db_worker_available():
+        # Run this very test under settings that install django-tasks-db (its table is needed).
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.testapp.settings_dbworker",
+            # Its own PostgreSQL test database, so it never drops the one this run is using.
+            "BGCUT_PG_NAME": os.environ.get("BGCUT_PG_NAME", "wagtail_bgcut") + "_dbworker",
+        }
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--ds=tests.testapp.settings_dbworker",
+                f"{__file__}::test_database_backend_and_worker",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "1 passed" in proc.stdout
+        return
+
+    from django_tasks_db.models import DBTaskResult
+
+    with bgcut_settings(BACKEND="dummy", TASK_BACKEND="db", AUTO_PROCESS=["full", "thumbnail"]):
+        image = make_wagtail_image(make_image_bytes(seed=63))
+        # Queued in the database, not run: the web process never waits for the backend.
+        assert DBTaskResult.objects.count() == 1
+        queued = DBTaskResult.objects.get()
+        assert queued.args_kwargs["args"][0] == sorted(Cutout.objects.values_list("pk", flat=True))
+        assert set(Cutout.objects.values_list("status", flat=True)) == {"pending"}
+        assert dummy_backend.calls == []
+
+        out = io.StringIO()
+        call_command(
+            "db_worker",
+            "--batch",
+            "--no-startup-delay",
+            "--backend",
+            "db",
+            "--queue-name",
+            "default",
+            stdout=out,
+            stderr=out,
+        )
+    assert set(Cutout.objects.values_list("status", flat=True)) == {"done"}
+    assert len(dummy_backend.calls) == 1
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert image.file.name  # the original is still there

@@ -1,0 +1,72 @@
+"""Small real images for the imaging tests (built in memory, a few KB each)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+from PIL import Image
+
+BG = (205, 210, 220)
+RED = (200, 30, 30)
+
+
+def encode(img: Image.Image, fmt: str, **params) -> bytes:
+    out = io.BytesIO()
+    img.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def decode(data: bytes) -> Image.Image:
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img
+
+
+def disc_photo(
+    size: tuple[int, int] = (160, 120),
+    centre: tuple[int, int] | None = None,
+    radius: int | None = None,
+    colour: tuple[int, int, int] = RED,
+    background: tuple[int, int, int] = BG,
+) -> tuple[Image.Image, np.ndarray]:
+    """An RGB photo of one anti-aliased disc, and its true mask."""
+    w, h = size
+    centre = centre or (w // 2, h // 2)
+    radius = radius or min(w, h) // 4
+    big = np.zeros((h * 4, w * 4), np.uint8)
+    cv2.circle(big, (centre[0] * 4, centre[1] * 4), radius * 4, 255, -1)
+    alpha = (
+        cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)[..., None] / 255
+    )
+    arr = np.array(colour, np.float32) * alpha + np.array(background, np.float32) * (1 - alpha)
+    rng = np.random.default_rng(1)
+    arr = np.clip(arr + rng.normal(0, 2, arr.shape), 0, 255).astype(np.uint8)
+    return Image.fromarray(arr, "RGB"), alpha[..., 0] >= 0.5
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+def cutout(size: tuple[int, int] = (200, 100), box=(50, 25, 150, 75), colour=RED) -> Image.Image:
+    """An RGBA cut-out: an opaque rectangle on full transparency."""
+    img = Image.new("RGBA", size, (0, 0, 0, 0))
+    img.paste(Image.new("RGBA", (box[2] - box[0], box[3] - box[1]), (*colour, 255)), box[:2])
+    return img
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_bomb(width: int = 60_000, height: int = 60_000) -> bytes:
+    """A valid PNG header announcing a huge image, with almost no pixel data behind it."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )

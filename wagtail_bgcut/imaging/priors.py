@@ -1,0 +1,140 @@
+"""Where the subject probably is, before any user input: two cues from the frame's border.
+
+Product shots and portraits put the subject in the middle of a background that reaches the border.
+Two complementary cues measure "unlike the border":
+
+- colour: distance to the border's dominant colours (k-means in Lab). Good for plain and textured
+  backgrounds, blind to a backdrop whose colour drifts (a spotlight, a vignette);
+- geodesic: the cheapest path to the border when only colour *steps* (not slow drifts) cost
+  something. Good for gradients and spotlights, blind to textures (every texture edge costs).
+
+A pixel is background when either cue says so, so the prior is their minimum.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "border_width",
+    "colour_score",
+    "edge_cost",
+    "geodesic_distance",
+    "geodesic_from",
+    "lab_image",
+    "subject_prior",
+]
+
+
+def border_width(shape: tuple[int, int]) -> int:
+    return max(2, round(0.015 * min(shape)))
+
+
+def lab_image(rgb: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(cv2.GaussianBlur(rgb, (0, 0), 1.0), cv2.COLOR_RGB2LAB)
+    return lab.astype(np.float32)
+
+
+def _border_pixels(lab: np.ndarray) -> np.ndarray:
+    bw = border_width(lab.shape[:2])
+    return np.concatenate(
+        [
+            lab[:bw].reshape(-1, 3),
+            lab[-bw:].reshape(-1, 3),
+            lab[:, :bw].reshape(-1, 3),
+            lab[:, -bw:].reshape(-1, 3),
+        ]
+    )
+
+
+def _min_dist(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    dist = np.full(points.shape[0], np.inf, np.float32)
+    for centre in centres:
+        dist = np.minimum(dist, np.linalg.norm(points - centre, axis=1))
+    return dist
+
+
+def colour_score(lab: np.ndarray, min_spread: float = 6.0) -> np.ndarray:
+    """0..1: how far each pixel's colour is from the border's dominant colours."""
+    h, w = lab.shape[:2]
+    border = _border_pixels(lab)
+    k = min(6, len(border))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    cv2.setRNGSeed(7)
+    _c, _labels, centres = cv2.kmeans(border, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    dist = _min_dist(lab.reshape(-1, 3), centres)
+    # The background's own spread (how far border pixels are from their centres) sets the scale,
+    # with a floor so JPEG noise on a flat backdrop does not look like subject.
+    spread = max(min_spread, float(np.percentile(_min_dist(border, centres), 90)))
+    return (1.0 - np.exp(-((dist / (2.0 * spread)) ** 2))).reshape(h, w).astype(np.float32)
+
+
+def _scan(dist: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """One left-to-right min-plus pass over every row at once.
+
+    ``cost[:, j]`` is the price of stepping into column j. Unrolling
+    d[j] = min(d[j], d[j-1] + cost[j]) gives d[j] = C[j] + min_{k<=j}(d[k] - C[k]) with C the
+    running sum of costs, i.e. a cumulative sum and a cumulative minimum: no Python loop.
+    """
+    running = np.cumsum(cost, axis=1, dtype=np.float64)
+    return (running + np.minimum.accumulate(dist - running, axis=1)).astype(np.float32)
+
+
+def _edge_strength(lab: np.ndarray) -> np.ndarray:
+    """Colour gradient magnitude per pixel (Lab units per pixel, central differences)."""
+    gx = np.zeros_like(lab)
+    gy = np.zeros_like(lab)
+    gx[:, 1:-1] = (lab[:, 2:] - lab[:, :-2]) * 0.5
+    gy[1:-1] = (lab[2:] - lab[:-2]) * 0.5
+    return np.sqrt((gx * gx + gy * gy).sum(axis=2))
+
+
+def edge_cost(lab: np.ndarray, tau: float = 3.0) -> np.ndarray:
+    """Price of entering each pixel: max(0, its colour edge strength - tau)."""
+    return np.maximum(0.0, _edge_strength(lab) - tau).astype(np.float32)
+
+
+def geodesic_from(cost: np.ndarray, seeds: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """Cheapest summed ``cost`` of a 4-connected path from any ``seeds`` pixel to each pixel.
+
+    Alternating row and column scans converge to the exact distance in a few rounds for the
+    compact shapes that matter here (a path needing many turns against the scan order may stay
+    slightly over-estimated, which only makes the prior more cautious).
+    """
+    cost_t = np.ascontiguousarray(cost.T)
+    dist = np.where(seeds, 0.0, np.inf).astype(np.float32)
+    for _ in range(rounds):
+        dist = _scan(dist, cost)
+        dist = _scan(dist[:, ::-1], cost[:, ::-1])[:, ::-1]
+        dist_t = _scan(np.ascontiguousarray(dist.T), cost_t)
+        dist = _scan(dist_t[:, ::-1], cost_t[:, ::-1])[:, ::-1].T
+    return np.ascontiguousarray(dist)
+
+
+def geodesic_distance(lab: np.ndarray, tau: float = 3.0, rounds: int = 3) -> np.ndarray:
+    """Distance to the frame border where entering a pixel costs max(0, edge strength - tau).
+
+    Slow drifts (gradients, vignettes) stay under ``tau`` and cost nothing; the edge of a subject
+    costs about its colour contrast. The cost belongs to the pixel, not to the step, so a path
+    cannot sneak in by creeping along an anti-aliased edge in many small steps.
+    """
+    h, w = lab.shape[:2]
+    seeds = np.zeros((h, w), bool)
+    bw = border_width((h, w))
+    seeds[:bw] = seeds[-bw:] = True
+    seeds[:, :bw] = seeds[:, -bw:] = True
+    return geodesic_from(edge_cost(lab, tau), seeds, rounds)
+
+
+def subject_prior(rgb: np.ndarray, geodesic_scale: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+    """(prior 0..1 weighted towards the centre, geodesic distance) for a small RGB image."""
+    h, w = rgb.shape[:2]
+    lab = lab_image(rgb)
+    colour = colour_score(lab)
+    geo = geodesic_distance(lab)
+    geo_score = 1.0 - np.exp(-((geo / geodesic_scale) ** 2))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    centre = np.exp(-(((xx / w - 0.5) / 0.45) ** 2 + ((yy / h - 0.5) / 0.45) ** 2))
+    prior = np.minimum(colour, geo_score) * (0.4 + 0.6 * centre)
+    return prior.astype(np.float32), geo

@@ -1,0 +1,221 @@
+"""The AI Cut editor: dots in, mask out.
+
+Each request carries ALL dots placed so far and a ``request_number`` (the browser ignores replies
+older than the newest it applied). The backend's AI Cut session is started once per Django session
+and image file: ``ai_cut_start`` may cost an upload (BackgroundCut), refinements are free.
+
+Where the session handle lives:
+- a handle that is a plain dataclass (BackgroundCut's ``AICutSession``: a provider file name and a
+  scale) is kept in the Django session, so any web process can continue it;
+- other handles (the local engine keeps the decoded image) live in a small per-process LRU cache;
+  a process that misses it starts again, which the local engine does for free.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from django.http import JsonResponse
+from django.urls import reverse
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from PIL import Image as PILImage
+from wagtail.admin import messages
+
+from ..backends.base import BaseBackend, get_backend
+from ..forms import InvalidDots, parse_dots
+from ..pipeline.run import describe_error
+from .access import ForbiddenIsForbidden, can_add_to_collection, get_image_for
+from .base import ImageAdminPage, json_error
+from .files import save_as_new_image
+
+SESSION_KEY = "wagtail_bgcut_aicut"
+OVERLAY_MAX_SIDE = 800
+_CACHE_SIZE = 16
+
+_handles: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_handles_lock = threading.Lock()
+
+
+def _cache_get(key: str) -> dict[str, Any] | None:
+    with _handles_lock:
+        entry = _handles.get(key)
+        if entry is not None:
+            _handles.move_to_end(key)
+        return entry
+
+
+def _cache_put(key: str, entry: dict[str, Any]) -> None:
+    with _handles_lock:
+        _handles[key] = entry
+        _handles.move_to_end(key)
+        while len(_handles) > _CACHE_SIZE:
+            _handles.popitem(last=False)
+
+
+def _read_image(image: Any) -> bytes:
+    with image.file.storage.open(image.file.name, "rb") as fh:
+        return fh.read()
+
+
+def _serialise(handle: Any) -> dict[str, Any] | None:
+    if dataclasses.is_dataclass(handle) and not isinstance(handle, type):
+        cls = type(handle)
+        return {
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "fields": dataclasses.asdict(handle),
+        }
+    return None
+
+
+def _deserialise(data: Any) -> Any:
+    try:
+        return import_string(data["class"])(**data["fields"])
+    except (ImportError, KeyError, TypeError):
+        return None
+
+
+class AICutSession:
+    """The backend handle for (Django session, image file, engine), started at most once."""
+
+    def __init__(self, request, image: Any, backend: BaseBackend):
+        self.request = request
+        self.image = image
+        self.backend = backend
+        if not request.session.session_key:
+            request.session.save()
+        self.key = f"{image.pk}:{image.file.name}:{backend.engine_id}"
+        self.cache_key = f"{request.session.session_key}:{self.key}"
+
+    def _stored(self) -> Any:
+        saved = self.request.session.get(SESSION_KEY, {}).get(self.key)
+        return _deserialise(saved) if saved else None
+
+    def handle(self, green, red) -> Any:
+        entry = _cache_get(self.cache_key)
+        if entry is not None:
+            previous = entry["dots"]
+            extends = (
+                green[: len(previous[0])] == previous[0] and red[: len(previous[1])] == previous[1]
+            )
+            if extends or self.backend.spends_credits:
+                entry["dots"] = (list(green), list(red))
+                return entry["handle"]
+        handle = self._stored()
+        if handle is None:
+            # A free engine refines from its last mask, so an undo starts it afresh; a paid one
+            # is stateless per request (every dot is sent) and is only ever started once.
+            handle = self.backend.ai_cut_start(_read_image(self.image))
+            saved = _serialise(handle)
+            if saved is not None:
+                sessions = dict(self.request.session.get(SESSION_KEY, {}))
+                sessions[self.key] = saved
+                self.request.session[SESSION_KEY] = sessions
+        _cache_put(self.cache_key, {"handle": handle, "dots": (list(green), list(red))})
+        return handle
+
+    def segment(self, green, red, request_number: int) -> bytes:
+        handle = self.handle(green, red)
+        return self.backend.ai_cut_segment(handle, green, red, request_number)
+
+
+def overlay_for(png: bytes) -> tuple[str, float]:
+    """A display-sized mask overlay (subject clear, background shaded) and the subject's share."""
+    with PILImage.open(io.BytesIO(png)) as result:
+        result.load()
+        alpha = result.getchannel("A") if "A" in result.getbands() else result.convert("L")
+    alpha.thumbnail((OVERLAY_MAX_SIDE, OVERLAY_MAX_SIDE))
+    histogram = alpha.point(lambda v: 255 if v >= 128 else 0).histogram()
+    total = alpha.width * alpha.height or 1
+    coverage = histogram[255] / total
+    # Shade what is removed (dark) and tint what is kept (green), as editors know from AI Cut.
+    shade = alpha.point(lambda v: int((255 - v) * 0.6))
+    tint = alpha.point(lambda v: int(v * 0.35))
+    overlay = PILImage.new("RGBA", alpha.size, (20, 20, 20, 0))
+    overlay.putalpha(shade)
+    green = PILImage.new("RGBA", alpha.size, (0, 200, 80, 0))
+    green.putalpha(tint)
+    overlay = PILImage.alpha_composite(overlay, green)
+    buf = io.BytesIO()
+    overlay.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(), coverage
+
+
+class AICutView(ForbiddenIsForbidden, ImageAdminPage):
+    template_name = "wagtail_bgcut/admin/aicut.html"
+    page_title = gettext_lazy("AI Cut")
+
+    def get(self, request, image_id: int):
+        self.image = get_image_for(request.user, image_id, ["change"])
+        return super().get(request, image_id=image_id)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(
+            image=self.image,
+            segment_url=reverse("wagtail_bgcut:aicut_segment", args=[self.image.pk]),
+            save_url=reverse("wagtail_bgcut:aicut_save", args=[self.image.pk]),
+            can_save_new=can_add_to_collection(self.request.user, self.image.collection),
+            back_url=reverse("wagtail_bgcut:remove_background", args=[self.image.pk]),
+        )
+        return context
+
+
+def _segment(request, image: Any) -> tuple[bytes | None, JsonResponse | None, int]:
+    try:
+        dots = parse_dots(request.body, image.width, image.height)
+    except InvalidDots as exc:
+        return None, json_error(str(exc)), 0
+    if not dots.green:
+        return None, json_error(_("Add at least one green dot.")), dots.request_number
+    backend = get_backend()
+    try:
+        png = AICutSession(request, image, backend).segment(
+            dots.green, dots.red, dots.request_number
+        )
+    except NotImplementedError:
+        return None, json_error(_("This engine does not offer AI Cut."), 501), dots.request_number
+    except OSError:
+        return None, json_error(_("The original file could not be read."), 409), dots.request_number
+    except Exception as exc:
+        return None, json_error(describe_error(exc), 502), dots.request_number
+    return png, None, dots.request_number
+
+
+class SegmentView(ForbiddenIsForbidden, View):
+    """POST all dots, get the mask overlay for them (JSON)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, image_id: int):
+        image = get_image_for(request.user, image_id, ["change"])
+        png, error, number = _segment(request, image)
+        if error is not None:
+            return error
+        overlay, coverage = overlay_for(png)
+        return JsonResponse(
+            {"request_number": number, "overlay": overlay, "coverage": round(coverage, 4)}
+        )
+
+
+class SaveView(ForbiddenIsForbidden, View):
+    """POST all dots; the cut-out they give is saved as a new image (same collection)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, image_id: int):
+        image = get_image_for(request.user, image_id, ["change", "add"])
+        png, error, _number = _segment(request, image)
+        if error is not None:
+            return error
+        new = save_as_new_image(image, png, "png", request.user)
+        edit_url = reverse("wagtailimages:edit", args=[new.pk])
+        messages.success(request, _("Image '%(title)s' created.") % {"title": new.title})
+        return JsonResponse({"id": new.pk, "title": new.title, "edit_url": edit_url})

@@ -1,0 +1,23 @@
+"""Small shims over the Wagtail APIs that moved between 7.4 LTS and 8.0.
+
+Wagtail 8.0 looks permission policies up in ``wagtail.permissions.policy_registry`` and deprecates
+``wagtail.images.permissions.permission_policy`` (importing it warns); 7.4 has no registry and
+only offers that module attribute. Everything in this package asks :func:`image_permission_policy`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wagtail.images import get_image_model
+
+
+def image_permission_policy() -> Any:
+    """The permission policy Wagtail uses for the image model (custom image models included)."""
+    try:
+        from wagtail.permissions import policy_registry
+    except ImportError:  # Wagtail < 8.0
+        from wagtail.images.permissions import permission_policy
+
+        return permission_policy
+    return policy_registry.get_by_type(get_image_model())

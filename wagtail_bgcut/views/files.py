@@ -1,0 +1,135 @@
+"""Keeping a cut-out: as a new image, or as the image's file with the original kept for restoring.
+
+The original is never modified or deleted. "Replace file" stores the cut-out under a NEW name and
+points the image at it; the original file stays in storage and its name (with size and hash) is
+recorded in a Wagtail log entry on the image, which "Restore original" reads back. Using the log
+keeps the history visible in the image's own history and needs no extra table.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+from django.core.files.images import ImageFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+from wagtail.images import get_image_model
+from wagtail.log_actions import log
+
+REPLACE_ACTION = "wagtail_bgcut.replace_file"
+RESTORE_ACTION = "wagtail_bgcut.restore_file"
+TITLE_MAX = 255
+
+
+class RestoreError(Exception):
+    """Restoring is not possible; the message is safe to show."""
+
+
+def removed_title(title: str) -> str:
+    suffix = " " + _("(background removed)")
+    return (title[: TITLE_MAX - len(suffix)] + suffix) if title else suffix.strip()
+
+
+def cutout_filename(image: Any, fmt: str) -> str:
+    stem = os.path.splitext(os.path.basename(image.file.name))[0] or "image"
+    ext = {"jpg": "jpg", "webp": "webp"}.get(fmt, "png")
+    return f"{stem}-nobg.{ext}"
+
+
+def save_as_new_image(image: Any, data: bytes, fmt: str, user: Any) -> Any:
+    """A new image in the same collection, tags copied, title marked "(background removed)"."""
+    model = get_image_model()
+    new = model(
+        title=removed_title(image.title),
+        collection=image.collection,
+        uploaded_by_user=user,
+        file=ImageFile(io.BytesIO(data), name=cutout_filename(image, fmt)),
+    )
+    if hasattr(new, "description") and getattr(image, "description", ""):
+        new.description = image.description
+    new._set_image_file_metadata()
+    with transaction.atomic():
+        new.save()
+        tags = list(image.tags.all())
+        if tags:
+            new.tags.add(*tags)
+        log(instance=new, action="wagtail.create", user=user)
+    return new
+
+
+def replace_file(image: Any, data: bytes, fmt: str, user: Any, preset: str) -> None:
+    """Point the image at a copy of the cut-out; the original file stays where it is."""
+    original = {
+        "original_name": image.file.name,
+        "original_width": image.width,
+        "original_height": image.height,
+        "original_size": image.file_size,
+        "original_hash": image.file_hash,
+        "preset": preset,
+    }
+    image.file = ImageFile(io.BytesIO(data), name=cutout_filename(image, fmt))
+    image._set_image_file_metadata()
+    with transaction.atomic():
+        image.save()
+        log(
+            instance=image,
+            action=REPLACE_ACTION,
+            user=user,
+            data={**original, "replacement_name": image.file.name},
+        )
+
+
+def last_replacement(image: Any) -> dict[str, Any] | None:
+    """The data of the newest "replaced by a cut-out" entry whose original can still be restored."""
+    from wagtail.models import ModelLogEntry
+
+    entry = (
+        ModelLogEntry.objects.for_instance(image)
+        .filter(action__in=[REPLACE_ACTION, RESTORE_ACTION])
+        .order_by("-timestamp", "-pk")
+        .first()
+    )
+    if entry is None or entry.action != REPLACE_ACTION:
+        return None
+    data = entry.data or {}
+    if not data.get("original_name") or data.get("original_name") == image.file.name:
+        return None
+    return data
+
+
+def restore_original(image: Any, user: Any) -> str:
+    """Point the image back at its original file; returns the restored name."""
+    data = last_replacement(image)
+    if data is None:
+        raise RestoreError(_("There is no replaced original to restore."))
+    name = data["original_name"]
+    storage = image.file.storage
+    if not storage.exists(name):
+        raise RestoreError(_("The original file is no longer in storage."))
+    replacement = image.file.name
+    image.file = name
+    if data.get("original_width") and data.get("original_height"):
+        image.width, image.height = data["original_width"], data["original_height"]
+    image.file_size = data.get("original_size") or None
+    image.file_hash = data.get("original_hash") or ""
+    with transaction.atomic():
+        image.save()
+        log(
+            instance=image,
+            action=RESTORE_ACTION,
+            user=user,
+            data={"original_name": name, "replacement_name": replacement},
+        )
+    if replacement == data.get("replacement_name"):
+        # The replacement is this app's own copy of a cut-out: drop it once nothing uses it.
+        transaction.on_commit(lambda: _delete_if_unused(storage, replacement), robust=True)
+    return name
+
+
+def _delete_if_unused(storage: Any, name: str) -> None:
+    from ..pipeline.references import name_in_use
+
+    if name and not name_in_use(name) and storage.exists(name):
+        storage.delete(name)

@@ -1,0 +1,179 @@
+"""The "Remove background" page of an image and its actions.
+
+GET shows the original and the cut-out; every state change is a POST (CSRF-checked by Django's
+middleware). Work goes through the pipeline: ``request_cutouts`` queues it, so with a worker task
+backend the request returns at once and the page polls :class:`CutoutStatusView`; with the
+in-process ImmediateBackend the work has run by the time the redirect is followed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from wagtail.admin import messages
+
+from .. import pipeline
+from ..models import Cutout
+from ..presets import all_presets
+from ..tasks import enqueue_retry
+from .access import ForbiddenIsForbidden, can, can_add_to_collection, get_image_for
+from .base import ImageAdminPage, chosen_preset, cutout_state, find_cutout, json_error
+from .files import (
+    RestoreError,
+    last_replacement,
+    replace_file,
+    restore_original,
+    save_as_new_image,
+)
+
+
+def page_url(image: Any, preset: str) -> str:
+    url = reverse("wagtail_bgcut:remove_background", args=[image.pk])
+    return f"{url}?{urlencode({'preset': preset})}"
+
+
+class RemoveBackgroundView(ForbiddenIsForbidden, ImageAdminPage):
+    template_name = "wagtail_bgcut/admin/remove_background.html"
+    page_title = gettext_lazy("Remove background")
+
+    def get(self, request, image_id: int):
+        self.image = get_image_for(request.user, image_id, ["change"])
+        return super().get(request, image_id=image_id)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        image = self.image
+        preset = chosen_preset(self.request.GET.get("preset"))
+        cutout = find_cutout(image, preset)
+        state = cutout_state(cutout)
+        context.update(
+            image=image,
+            preset=preset,
+            presets=list(all_presets()),
+            cutout=cutout,
+            state=state,
+            working=state["status"] in (Cutout.Status.PENDING, Cutout.Status.PROCESSING),
+            can_save_new=can_add_to_collection(self.request.user, image.collection),
+            can_replace=can(self.request.user, "change", image),
+            replacement=last_replacement(image),
+            status_url=reverse("wagtail_bgcut:cutout_status", args=[image.pk])
+            + "?"
+            + urlencode({"preset": preset}),
+            aicut_url=reverse("wagtail_bgcut:aicut", args=[image.pk]),
+        )
+        return context
+
+
+class ImageActionView(ForbiddenIsForbidden, View):
+    """Base for the POST actions on one image; ``actions`` are the permissions needed."""
+
+    http_method_names = ["post"]
+    actions: tuple[str, ...] = ("change",)
+
+    def post(self, request, image_id: int):
+        image = get_image_for(request.user, image_id, self.actions)
+        preset = chosen_preset(request.POST.get("preset"))
+        return self.act(request, image, preset)
+
+    def act(self, request, image: Any, preset: str):
+        raise NotImplementedError
+
+    def back(self, image: Any, preset: str) -> HttpResponseRedirect:
+        return redirect(page_url(image, preset))
+
+    def ready_cutout(self, request, image: Any, preset: str) -> Cutout | None:
+        cutout = find_cutout(image, preset)
+        if cutout is None or not cutout.ready:
+            messages.error(request, _("The cut-out is not ready yet."))
+            return None
+        return cutout
+
+
+class StartView(ImageActionView):
+    """Ask for the cut-out (a failed one is retried); answers JSON to scripts, else redirects."""
+
+    def act(self, request, image: Any, preset: str):
+        cutout = find_cutout(image, preset)
+        try:
+            if cutout is not None and cutout.status == Cutout.Status.FAILED:
+                enqueue_retry([cutout.pk])
+            else:
+                pipeline.request_cutouts(image, [preset])
+        except OSError:
+            message = _("The original file could not be read.")
+            if _wants_json(request):
+                return json_error(message, 409)
+            messages.error(request, message)
+            return self.back(image, preset)
+        if _wants_json(request):
+            return JsonResponse({"preset": preset, **cutout_state(find_cutout(image, preset))})
+        return self.back(image, preset)
+
+
+class CutoutStatusView(ForbiddenIsForbidden, View):
+    """JSON state of one image's cut-out for a preset, polled by the page while it is made."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, image_id: int):
+        image = get_image_for(request.user, image_id, ["change"])
+        preset = chosen_preset(request.GET.get("preset"))
+        return JsonResponse({"preset": preset, **cutout_state(find_cutout(image, preset))})
+
+
+class SaveAsNewView(ImageActionView):
+    actions = ("change", "add")
+
+    def act(self, request, image: Any, preset: str):
+        cutout = self.ready_cutout(request, image, preset)
+        if cutout is None:
+            return self.back(image, preset)
+        with cutout.file.open("rb") as fh:
+            data = fh.read()
+        new = save_as_new_image(image, data, cutout.format, request.user)
+        messages.success(
+            request,
+            _("Image '%(title)s' created.") % {"title": new.title},
+            buttons=[messages.button(reverse("wagtailimages:edit", args=[new.pk]), _("Edit"))],
+        )
+        return redirect(reverse("wagtailimages:edit", args=[new.pk]))
+
+
+class ReplaceFileView(ImageActionView):
+    def act(self, request, image: Any, preset: str):
+        cutout = self.ready_cutout(request, image, preset)
+        if cutout is None:
+            return self.back(image, preset)
+        with cutout.file.open("rb") as fh:
+            data = fh.read()
+        replace_file(image, data, cutout.format, request.user, preset)
+        messages.success(
+            request,
+            _(
+                "The image's file was replaced by its cut-out. "
+                "The original is kept and can be restored."
+            ),
+        )
+        return self.back(image, preset)
+
+
+class RestoreOriginalView(ImageActionView):
+    def act(self, request, image: Any, preset: str):
+        try:
+            restore_original(image, request.user)
+        except RestoreError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The original file was restored."))
+        return self.back(image, preset)
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")

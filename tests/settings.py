@@ -1,4 +1,4 @@
-"""Settings for the test suite: a small Wagtail project on SQLite, or PostgreSQL with BGCUT_TEST_DB=postgres."""
+"""Test settings: a small Wagtail project on SQLite, or PostgreSQL with BGCUT_TEST_DB=postgres."""
 
 import os
 import tempfile
@@ -25,6 +25,7 @@ else:
 INSTALLED_APPS = [
     "wagtail_bgcut",
     "tests.testapp",
+    "django_tasks_db",
     "wagtail.images",
     "wagtail.documents",
     "wagtail.users",
@@ -74,7 +75,12 @@ STORAGES = {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WAGTAIL_SITE_NAME = "bgcut tests"
 WAGTAILADMIN_BASE_URL = "http://testserver"
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Immediate by default, as a new site gets it; "db" is the database worker backend a production site
+# would use (django-tasks-db), exercised by tests/core/test_tasks.py.
+TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    "db": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"},
+}
 
 # No API key: the offline local engine, as a new user gets it.
 WAGTAIL_BGCUT = {

@@ -11,7 +11,6 @@ class WagtailBgcutConfig(AppConfig):
     def ready(self) -> None:
         # Imports live here so that importing the package never touches models or settings.
         from . import checks  # noqa: F401  (registers the system checks)
-
         from .signals import register_signal_handlers
 
         register_signal_handlers()

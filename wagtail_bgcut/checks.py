@@ -64,7 +64,8 @@ def check_presets(app_configs=None, **kwargs):
                     f"Preset {name!r} is invalid: {exc}",
                     hint="Presets use the API's output_variants options: max_resolution "
                     "(250000..25000000), format (png/jpg/webp), background_color (#rrggbb or "
-                    "transparent), quality (high/medium/low), output_compression (1..100), autocrop.",
+                    "transparent), quality (high/medium/low), output_compression (1..100), "
+                    "autocrop.",
                     id="wagtail_bgcut.E003",
                 )
             )
@@ -122,7 +123,8 @@ def check_api_urls(app_configs=None, **kwargs):
         elif parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             errors.append(
                 Warning(
-                    f"WAGTAIL_BGCUT[{key!r}] uses plain http; the API key would travel unencrypted.",
+                    f"WAGTAIL_BGCUT[{key!r}] uses plain http; the API key would travel "
+                    "unencrypted.",
                     hint="Use https outside local testing.",
                     id="wagtail_bgcut.W001",
                 )

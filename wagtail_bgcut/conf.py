@@ -3,7 +3,7 @@
 Lookup order for every key (first found wins):
 
 1. the ``WAGTAIL_BGCUT`` dict in Django settings;
-2. an environment variable, for ``API_KEY`` only (``BGCUT_API_KEY``), so keys stay out of settings files;
+2. an environment variable, for ``API_KEY`` only (``BGCUT_API_KEY``), keeping keys out of settings;
 3. the default documented below.
 
 Values are read at call time (``bgcut_settings.PRESETS``), so ``override_settings`` works in tests.
@@ -83,6 +83,18 @@ DEFAULTS: dict[str, Any] = {
     # Seconds an uploaded source's unique_filename is reused for more variants before uploading it
     # again (the API does not say; an earlier 404 triggers one re-upload anyway). 0: never reuse.
     "UPLOAD_REUSE_SECONDS": 3600,
+    # Direct browser uploads (docs/direct-upload.md). Dotted path of a callable(request) -> bool
+    # deciding who may get an upload token and finalize; the default allows signed-in users.
+    "DIRECT_UPLOAD_PERMISSION": "wagtail_bgcut.direct_upload.permissions.is_authenticated",
+    # Token issues allowed per user and per client IP ("N/second|minute|hour|day"); None: no limit.
+    "DIRECT_UPLOAD_THROTTLE": {"user": "20/hour", "ip": "60/hour"},
+    # Seconds a site-signed upload ticket (and a local-engine token) stays valid.
+    "DIRECT_UPLOAD_TOKEN_TTL": 300,
+    # Preset names a browser may ask for (at most 5 per upload); None allows every preset.
+    "DIRECT_UPLOAD_PRESETS": None,
+    # Dotted path of callable(request, upload) -> dict that attaches a finalized upload to your
+    # objects; the default creates a Wagtail image. Its dict is returned to the browser.
+    "DIRECT_UPLOAD_HANDLER": "wagtail_bgcut.direct_upload.handlers.create_wagtail_image",
 }
 
 

@@ -28,5 +28,6 @@ class UnknownPreset(BgcutConfigurationError):
 
     def __init__(self, name: str, known: list[str]):
         super().__init__(
-            f"No preset named {name!r} in WAGTAIL_BGCUT['PRESETS'] (known: {', '.join(known) or 'none'})."
+            f"No preset named {name!r} in WAGTAIL_BGCUT['PRESETS'] "
+            f"(known: {', '.join(known) or 'none'})."
         )

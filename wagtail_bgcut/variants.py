@@ -81,8 +81,8 @@ class Variant:
     def from_dict(cls, data: Mapping[str, Any], *, name: str | None = None) -> Variant:
         """Validate a mapping spelled like the API's ``output_variants`` items.
 
-        ``name`` supplies ``variant_name`` when the mapping has none (settings presets are keyed by
-        name). Unknown keys are refused so a typo in a preset never silently falls back to a default.
+        ``name`` supplies ``variant_name`` when the mapping has none (settings presets are keyed
+        by name). Unknown keys are refused so a typo in a preset never falls back to a default.
         """
         if not isinstance(data, Mapping):
             raise InvalidVariant("variant", f"must be an object, not {type(data).__name__}")

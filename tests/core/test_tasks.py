@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 
 from wagtail_bgcut import pipeline
@@ -54,41 +50,8 @@ def test_task_takes_primary_keys_and_reports_done_ids(make_wagtail_image, dummy_
     assert len(dummy_backend.calls) == 1
 
 
-def _db_worker_available() -> bool:
-    return apps.is_installed("django_tasks_db")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_database_backend_and_worker(make_wagtail_image, dummy_backend):
-    if not _db_worker_available():
-        # Run this very test under settings that install django-tasks-db (its table is needed).
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.testapp.settings_dbworker",
-            # Its own PostgreSQL test database, so it never drops the one this run is using.
-            "BGCUT_PG_NAME": os.environ.get("BGCUT_PG_NAME", "wagtail_bgcut") + "_dbworker",
-        }
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "--ds=tests.testapp.settings_dbworker",
-                f"{__file__}::test_database_backend_and_worker",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        assert "1 passed" in proc.stdout
-        return
-
     from django_tasks_db.models import DBTaskResult
 
     with bgcut_settings(BACKEND="dummy", TASK_BACKEND="db", AUTO_PROCESS=["full", "thumbnail"]):

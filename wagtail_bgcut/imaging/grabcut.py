@@ -94,13 +94,11 @@ def _initial_labels(
         labels[alpha >= 8] = cv2.GC_PR_FGD
         labels[alpha < 8] = cv2.GC_BGD
         return labels
-    score, _geo = subject_prior(rgb)
+    score, background = subject_prior(rgb)
     threshold, _ = cv2.threshold((score * 255).astype(np.uint8), 0, 255, cv2.THRESH_OTSU)
     labels[score * 255 > max(threshold, 40)] = cv2.GC_PR_FGD
     if hard_border:
-        bw = border_width((h, w))
-        labels[:bw] = labels[-bw:] = cv2.GC_BGD
-        labels[:, :bw] = labels[:, -bw:] = cv2.GC_BGD
+        labels[background] = cv2.GC_BGD
     return labels
 
 

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "background_border",
     "border_width",
     "colour_score",
     "edge_cost",
@@ -55,18 +56,89 @@ def _min_dist(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return dist
 
 
-def colour_score(lab: np.ndarray, min_spread: float = 6.0) -> np.ndarray:
-    """0..1: how far each pixel's colour is from the border's dominant colours."""
-    h, w = lab.shape[:2]
-    border = _border_pixels(lab)
-    k = min(6, len(border))
+def _colour_model(points: np.ndarray, k: int = 6) -> tuple[np.ndarray, float]:
+    """k-means centres of ``points`` (subsampled) and their 90th-percentile spread."""
+    if len(points) > 4000:
+        points = points[:: len(points) // 4000 + 1]
+    k = max(1, min(k, len(points)))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
     cv2.setRNGSeed(7)
-    _c, _labels, centres = cv2.kmeans(border, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    _c, _labels, centres = cv2.kmeans(
+        np.ascontiguousarray(points, np.float32), k, None, criteria, 2, cv2.KMEANS_PP_CENTERS
+    )
+    return centres, float(np.percentile(_min_dist(points, centres), 90))
+
+
+def _clean_line(line: np.ndarray, length: int) -> np.ndarray:
+    """Close then open a 1-D boolean run so texture speckle does not flip single pixels."""
+    size = max(3, length // 30) | 1
+    kernel = np.ones((1, size), np.uint8)
+    row = line.astype(np.uint8)[None, :]
+    row = cv2.morphologyEx(row, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
+    row = cv2.morphologyEx(row, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
+    return row[0].astype(bool)
+
+
+def background_border(lab: np.ndarray, min_spread: float = 6.0) -> np.ndarray:
+    """Border pixels that are background (HxW bool), allowing for subjects cut by the frame.
+
+    Photos have gravity: a portrait or a product is cut by the bottom edge (and the lower sides),
+    hardly ever by the top. The top edge and the upper halves of the sides define the backdrop's
+    colours; any border pixel matching them is background. The rest of the border is left to the
+    segmenter, except when it spans the whole bottom edge: that is a floor or a table, not a
+    subject (a bust as wide as the frame is the case this rule gets wrong).
+    """
+    h, w = lab.shape[:2]
+    bw = border_width((h, w))
+    half = h // 2
+    reference = np.concatenate(
+        [
+            lab[:bw].reshape(-1, 3),
+            lab[:half, :bw].reshape(-1, 3),
+            lab[:half, -bw:].reshape(-1, 3),
+        ]
+    )
+    centres, spread = _colour_model(reference)
+    limit = 2.5 * max(min_spread, spread)
+
+    def matches(strip: np.ndarray, axis: int) -> np.ndarray:
+        line = strip.mean(axis=axis)  # average across the border's width
+        return _clean_line(_min_dist(line.reshape(-1, 3), centres) < limit, line.shape[0])
+
+    out = np.zeros((h, w), bool)
+    out[:bw] = True
+    bottom = matches(lab[-bw:], 0)
+    left = matches(lab[:, :bw], 1)
+    right = matches(lab[:, -bw:], 1)
+    left[: half // 2] = right[: half // 2] = True  # the upper sides are backdrop by definition
+    if not bottom.any() and h >= 16:
+        # Nothing on the bottom edge looks like the backdrop: a floor spanning the frame. Its
+        # colours join the backdrop's, for the lower sides too.
+        floor_centres, floor_spread = _colour_model(lab[-bw:].reshape(-1, 3))
+        floor_limit = 2.5 * max(min_spread, floor_spread)
+        bottom[:] = True
+        for side, strip in ((left, lab[:, :bw]), (right, lab[:, -bw:])):
+            line = strip.mean(axis=1)
+            side |= _clean_line(_min_dist(line, floor_centres) < floor_limit, h)
+    out[-bw:] |= bottom[None, :]
+    out[:, :bw] |= left[:, None]
+    out[:, -bw:] |= right[:, None]
+    return out
+
+
+def colour_score(
+    lab: np.ndarray, background: np.ndarray | None = None, min_spread: float = 6.0
+) -> np.ndarray:
+    """0..1: how far each pixel's colour is from the background border's dominant colours."""
+    h, w = lab.shape[:2]
+    border = lab[background] if background is not None and background.any() else None
+    if border is None:
+        border = _border_pixels(lab)
+    centres, spread = _colour_model(border)
     dist = _min_dist(lab.reshape(-1, 3), centres)
     # The background's own spread (how far border pixels are from their centres) sets the scale,
     # with a floor so JPEG noise on a flat backdrop does not look like subject.
-    spread = max(min_spread, float(np.percentile(_min_dist(border, centres), 90)))
+    spread = max(min_spread, spread)
     return (1.0 - np.exp(-((dist / (2.0 * spread)) ** 2))).reshape(h, w).astype(np.float32)
 
 
@@ -112,29 +184,33 @@ def geodesic_from(cost: np.ndarray, seeds: np.ndarray, rounds: int = 3) -> np.nd
     return np.ascontiguousarray(dist)
 
 
-def geodesic_distance(lab: np.ndarray, tau: float = 3.0, rounds: int = 3) -> np.ndarray:
+def geodesic_distance(
+    lab: np.ndarray, seeds: np.ndarray | None = None, tau: float = 3.0, rounds: int = 3
+) -> np.ndarray:
     """Distance to the frame border where entering a pixel costs max(0, edge strength - tau).
 
     Slow drifts (gradients, vignettes) stay under ``tau`` and cost nothing; the edge of a subject
     costs about its colour contrast. The cost belongs to the pixel, not to the step, so a path
     cannot sneak in by creeping along an anti-aliased edge in many small steps.
     """
-    h, w = lab.shape[:2]
-    seeds = np.zeros((h, w), bool)
-    bw = border_width((h, w))
-    seeds[:bw] = seeds[-bw:] = True
-    seeds[:, :bw] = seeds[:, -bw:] = True
+    if seeds is None:
+        h, w = lab.shape[:2]
+        seeds = np.zeros((h, w), bool)
+        bw = border_width((h, w))
+        seeds[:bw] = seeds[-bw:] = True
+        seeds[:, :bw] = seeds[:, -bw:] = True
     return geodesic_from(edge_cost(lab, tau), seeds, rounds)
 
 
 def subject_prior(rgb: np.ndarray, geodesic_scale: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
-    """(prior 0..1 weighted towards the centre, geodesic distance) for a small RGB image."""
+    """(prior 0..1 weighted towards the centre, background part of the border) for a small image."""
     h, w = rgb.shape[:2]
     lab = lab_image(rgb)
-    colour = colour_score(lab)
-    geo = geodesic_distance(lab)
+    background = background_border(lab)
+    colour = colour_score(lab, background)
+    geo = geodesic_distance(lab, background)
     geo_score = 1.0 - np.exp(-((geo / geodesic_scale) ** 2))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     centre = np.exp(-(((xx / w - 0.5) / 0.45) ** 2 + ((yy / h - 0.5) / 0.45) ** 2))
     prior = np.minimum(colour, geo_score) * (0.4 + 0.6 * centre)
-    return prior.astype(np.float32), geo
+    return prior.astype(np.float32), background

@@ -39,6 +39,7 @@ from .files import save_as_new_image
 SESSION_KEY = "wagtail_bgcut_aicut"
 OVERLAY_MAX_SIDE = 800
 _CACHE_SIZE = 16
+_RESULTS_PER_SESSION = 32
 
 _handles: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _handles_lock = threading.Lock()
@@ -118,12 +119,33 @@ class AICutSession:
                 sessions = dict(self.request.session.get(SESSION_KEY, {}))
                 sessions[self.key] = saved
                 self.request.session[SESSION_KEY] = sessions
-        _cache_put(self.cache_key, {"handle": handle, "dots": (list(green), list(red))})
+        old = _cache_get(self.cache_key) or {}
+        _cache_put(
+            self.cache_key,
+            {
+                "handle": handle,
+                "dots": (list(green), list(red)),
+                "results": old.get("results", OrderedDict()),
+            },
+        )
         return handle
 
     def segment(self, green, red, request_number: int) -> bytes:
+        """The cut-out PNG for these dots; a dot set seen before (an undo) gives the same answer."""
+        dots_key = repr((list(green), list(red)))
+        entry = _cache_get(self.cache_key)
+        if entry is not None and dots_key in entry.get("results", {}):
+            entry["dots"] = (list(green), list(red))
+            return entry["results"][dots_key]
         handle = self.handle(green, red)
-        return self.backend.ai_cut_segment(handle, green, red, request_number)
+        png = self.backend.ai_cut_segment(handle, green, red, request_number)
+        entry = _cache_get(self.cache_key)
+        if entry is not None:
+            results = entry.setdefault("results", OrderedDict())
+            results[dots_key] = png
+            while len(results) > _RESULTS_PER_SESSION:
+                results.popitem(last=False)
+        return png
 
 
 def overlay_for(png: bytes) -> tuple[str, float]:

@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             self._admin()
-            home = self._home()
+            self._home()
             self._products()
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo ready on http://127.0.0.1:8000/"))

@@ -1,0 +1,213 @@
+"""An editor's day in a real browser (Debian's chromium driven by Playwright, Django's live
+server, the offline local engine): log in, open an image, remove its background, refine it with
+AI Cut dots, save it as a new image and find it in the library, the original untouched.
+
+Screenshots for docs/admin.md are written to docs/images/ as the test goes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from django.core.files.images import ImageFile
+from PIL import Image as PILImage
+from PIL import ImageDraw
+
+from .conftest import CHROMIUM, PASSWORD, read_file
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+WIDTH, HEIGHT = 480, 360
+TIMEOUT_MS = 30_000
+
+
+def big_photo() -> bytes:
+    """A red ball on a grey floor, large enough to click on comfortably."""
+    img = PILImage.new("RGB", (WIDTH, HEIGHT), (226, 226, 222))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((150, 70, 330, 290), fill=(205, 35, 35))
+    draw.ellipse((200, 110, 240, 150), fill=(240, 120, 120))  # a highlight
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=92)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def browser_settings(settings):
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright runs its own loop
+    settings.ROOT_URLCONF = "tests.admin.urls"
+    settings.WAGTAILADMIN_BASE_URL = "http://127.0.0.1"
+    return settings
+
+
+@pytest.fixture
+def page(browser_settings, live_server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1200, "height": 820}, locale="en-GB")
+        tab = context.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        try:
+            yield tab
+        finally:
+            context.close()
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS_IMAGES / name), full_page=False)
+
+
+def coverage(page) -> float:
+    return float(page.get_attribute("[data-controller='bgcut-aicut']", "data-coverage"))
+
+
+def wait_applied(page, number: int) -> None:
+    page.wait_for_selector(f"[data-controller='bgcut-aicut'][data-applied-request='{number}']")
+
+
+def test_editor_removes_a_background_refines_it_and_saves_a_new_image(
+    page, live_server, editor, collections
+):
+    from wagtail.images import get_image_model
+
+    data = big_photo()
+    image = get_image_model()(
+        title="Red ball",
+        collection=collections["shop"],
+        file=ImageFile(io.BytesIO(data), name="red-ball.jpg"),
+    )
+    image._set_image_file_metadata()
+    image.save()
+    image.tags.add("toys")
+    original_name = image.file.name
+
+    # Log in.
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name='username']", editor.username)
+    page.fill("input[name='password']", PASSWORD)
+    page.click("button[type='submit']")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    # Open the image, then "Remove background".
+    page.goto(f"{live_server.url}/admin/images/{image.pk}/")
+    page.click("[data-bgcut-edit-link]")
+    page.wait_for_selector("text=No cut-out yet for this preset.")
+    page.click("[data-bgcut-start]")
+    cutout = page.wait_for_selector("[data-bgcut-cutout-image]")
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=cutout, timeout=TIMEOUT_MS
+    )
+    assert cutout.evaluate("img => img.naturalWidth") == WIDTH
+    shot(page, "admin-remove-background.png")
+
+    # Preview over a colour instead of the checkerboard.
+    page.fill("#bgcut-colour", "#2f6fdf")
+    stage_bg = page.eval_on_selector(
+        "[data-bgcut-cutout-target='stage']", "el => getComputedStyle(el).backgroundColor"
+    )
+    assert stage_bg == "rgb(47, 111, 223)"
+    shot(page, "admin-remove-background-colour.png")
+
+    # AI Cut: a green dot on the ball, one on the floor (mask grows), a red one on the floor
+    # (mask shrinks), undo with the keyboard, then the mode toggle for a red dot again.
+    page.click("[data-bgcut-aicut-link]")
+    editor_img = page.locator("[data-bgcut-aicut-target='image']")
+    editor_img.wait_for()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=editor_img.element_handle()
+    )
+    box = editor_img.bounding_box()
+    sx, sy = box["width"] / WIDTH, box["height"] / HEIGHT
+
+    editor_img.click(position={"x": 240 * sx, "y": 180 * sy})
+    wait_applied(page, 1)
+    ball_only = coverage(page)
+    assert 0.1 < ball_only < 0.6
+    assert page.locator("[data-bgcut-aicut-target='overlay']").is_visible()
+
+    editor_img.click(position={"x": 20 * sx, "y": 20 * sy})
+    wait_applied(page, 2)
+    with_floor = coverage(page)
+    assert with_floor > ball_only
+
+    editor_img.click(position={"x": 460 * sx, "y": 340 * sy}, modifiers=["Shift"])
+    wait_applied(page, 3)
+    assert coverage(page) < with_floor
+    assert page.locator(".bgcut-dot--green").count() == 2
+    assert page.locator(".bgcut-dot--red").count() == 1
+    shot(page, "admin-ai-cut.png")
+
+    page.focus("[data-bgcut-aicut-target='editor']")
+    page.keyboard.press("u")  # undo the red dot
+    wait_applied(page, 4)
+    assert page.locator(".bgcut-dot--red").count() == 0
+    assert coverage(page) == with_floor
+
+    page.click("[data-bgcut-aicut-target='mode']")  # red mode without holding shift
+    editor_img.click(position={"x": 460 * sx, "y": 340 * sy})
+    wait_applied(page, 5)
+    assert page.locator(".bgcut-dot--red").count() == 1
+    refined = coverage(page)
+    assert refined < with_floor
+
+    # Save as a new image, then find it in the library.
+    page.click("[data-bgcut-aicut-target='save']")
+    page.wait_for_url(f"{live_server.url}/admin/images/*/")
+    page.goto(f"{live_server.url}/admin/images/")
+    page.wait_for_selector("text=Red ball (background removed)")
+    shot(page, "admin-library.png")
+
+    new = get_image_model().objects.get(title="Red ball (background removed)")
+    assert new.collection_id == image.collection_id
+    assert [t.name for t in new.tags.all()] == ["toys"]
+    with PILImage.open(io.BytesIO(read_file(new.file))) as saved:
+        assert saved.mode == "RGBA"
+        assert saved.size == (WIDTH, HEIGHT)
+        assert saved.getpixel((5, 5))[3] == 0  # floor removed
+        assert saved.getpixel((240, 180))[3] == 255  # ball kept
+
+    # The original is untouched: same file, same bytes.
+    image.refresh_from_db()
+    assert image.file.name == original_name
+    assert read_file(image.file) == data
+
+
+def test_status_page_and_bulk_action_in_the_browser(page, live_server, superuser, make_image):
+    a = make_image("Ball A", seed=1)
+    make_image("Ball B", seed=2)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name='username']", superuser.username)
+    page.fill("input[name='password']", PASSWORD)
+    page.click("button[type='submit']")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    page.goto(
+        f"{live_server.url}/admin/bulk/wagtailimages/image/bgcut_remove_background/"
+        f"?id={a.pk}&next=/admin/images/"
+    )
+    page.wait_for_selector("[data-bgcut-estimates]")
+    shot(page, "admin-bulk-remove-background.png")
+    page.click("button[type='submit']")
+    page.wait_for_selector("text=Background removal was queued for 1 image.")
+
+    page.click("text=Background removal")  # the admin menu item
+    page.wait_for_url(f"{live_server.url}/admin/bgcut/status/")
+    page.wait_for_selector("text=No failed cut-outs.")
+    shot(page, "admin-status.png")

@@ -18,7 +18,10 @@ from PIL import ImageDraw
 
 from .conftest import CHROMIUM, PASSWORD, read_file
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 WIDTH, HEIGHT = 480, 360
@@ -204,10 +207,59 @@ def test_status_page_and_bulk_action_in_the_browser(page, live_server, superuser
     )
     page.wait_for_selector("[data-bgcut-estimates]")
     shot(page, "admin-bulk-remove-background.png")
-    page.click("button[type='submit']")
+    page.click("text=Yes, remove backgrounds")
     page.wait_for_selector("text=Background removal was queued for 1 image.")
 
-    page.click("text=Background removal")  # the admin menu item
+    page.click("nav a[href='/admin/bgcut/status/']")  # the admin menu item
     page.wait_for_url(f"{live_server.url}/admin/bgcut/status/")
     page.wait_for_selector("text=No failed cut-outs.")
     shot(page, "admin-status.png")
+
+
+def test_a_late_reply_for_an_older_request_is_ignored(page, live_server, editor, make_image):
+    """Request 1's reply is held back until request 2's was applied: the mask stays request 2's."""
+    import json as jsonlib
+
+    image = make_image("Slow ball", seed=3)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name='username']", editor.username)
+    page.fill("input[name='password']", PASSWORD)
+    page.click("button[type='submit']")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    held = []
+
+    def hold_first(route):
+        body = jsonlib.loads(route.request.post_data or "{}")
+        if body.get("request_number") == 1:
+            held.append((route, route.fetch()))  # answered later, out of order
+        else:
+            route.continue_()
+
+    page.route("**/ai-cut/segment/", hold_first)
+    page.goto(f"{live_server.url}/admin/bgcut/images/{image.pk}/ai-cut/")
+    editor_img = page.locator("[data-bgcut-aicut-target='image']")
+    editor_img.wait_for()
+    box = editor_img.bounding_box()
+    sx, sy = box["width"] / 96, box["height"] / 72
+
+    editor_img.click(position={"x": 48 * sx, "y": 36 * sy})  # request 1 (held)
+    for _ in range(200):  # route handlers run while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    editor_img.click(position={"x": 4 * sx, "y": 4 * sy})  # request 2: ball and floor
+    wait_applied(page, 2)
+    newest = coverage(page)
+    assert newest > 0.9
+
+    route, response = held[0]
+    route.fulfill(response=response)  # the stale reply (ball only) arrives now
+    page.wait_for_function(
+        "() => !document.querySelector(\"[data-controller='bgcut-aicut']\").dataset.busy"
+    )
+    page.wait_for_timeout(300)
+    assert page.get_attribute("[data-controller='bgcut-aicut']", "data-applied-request") == "2"
+    assert coverage(page) == newest
+    page.unroute_all(behavior="ignoreErrors")

@@ -32,6 +32,22 @@ def test_subject_on_a_strong_gradient_is_found():
     assert iou(alpha_of(cut), truth) > 0.9
 
 
+def test_subject_cut_by_the_bottom_edge_is_kept():
+    """A bust or a product cut by the frame: the bottom edge is not all background."""
+    photo, truth = disc_photo((200, 150), centre=(100, 140), radius=60)
+    cut = remove_background(photo)
+    assert truth[-1].any()  # the subject really touches the bottom edge
+    assert iou(alpha_of(cut), truth) > 0.9
+
+
+def test_floor_spanning_the_bottom_edge_is_background():
+    photo, truth = disc_photo((200, 150), centre=(100, 70), radius=35)
+    arr = np.asarray(photo).copy()
+    arr[120:] = (120, 90, 60)  # a table top across the whole frame
+    cut = remove_background(Image.fromarray(arr))
+    assert iou(alpha_of(cut), truth) > 0.9
+
+
 def test_removed_background_does_not_survive_under_the_alpha():
     photo, _truth = disc_photo()
     rgba = np.asarray(remove_background(photo))

@@ -63,7 +63,7 @@ def test_transparent_gif_becomes_png_and_keeps_transparency():
     assert img.getpixel((5, 5)) == (255, 0, 0, 255)
 
 
-@pytest.mark.parametrize("fmt", ["TIFF", "BMP"])
+@pytest.mark.parametrize("fmt", ["TIFF", "BMP", "AVIF"])
 def test_other_formats_are_converted(fmt):
     prepared = prepare_upload(encode(photo(), fmt))
     assert prepared.changed and prepared.format == "JPEG"

@@ -76,6 +76,9 @@ def _clean_line(line: np.ndarray, length: int) -> np.ndarray:
     row = line.astype(np.uint8)[None, :]
     row = cv2.morphologyEx(row, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
     row = cv2.morphologyEx(row, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
+    # Keep clear of where a subject crosses the edge: a seed inside the subject would make the
+    # whole subject "connected to the backdrop".
+    row = cv2.erode(row, kernel, borderType=cv2.BORDER_REPLICATE)
     return row[0].astype(bool)
 
 
@@ -208,7 +211,7 @@ def subject_prior(rgb: np.ndarray, geodesic_scale: float = 20.0) -> tuple[np.nda
     lab = lab_image(rgb)
     background = background_border(lab)
     colour = colour_score(lab, background)
-    geo = geodesic_distance(lab, background)
+    geo = geodesic_from(edge_cost(lab), background)
     geo_score = 1.0 - np.exp(-((geo / geodesic_scale) ** 2))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     centre = np.exp(-(((xx / w - 0.5) / 0.45) ** 2 + ((yy / h - 0.5) / 0.45) ** 2))

@@ -52,6 +52,8 @@ class EmulatorApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = EmulatorRequest(environ)
         path = request.path
+        if request.method == "OPTIONS" and _browser_facing(path):
+            return _preflight()(environ, start_response)
         fault = None if path.startswith("/_emulator/") else self.faults.take(path)
         if fault is not None and fault.latency:
             time.sleep(fault.latency)
@@ -67,6 +69,8 @@ class EmulatorApp:
             self.state.log_request(
                 request.method, path, response.status_code, endpoint, fault and fault.kind
             )
+        if _browser_facing(path):
+            response.headers["Access-Control-Allow-Origin"] = "*"
         if fault is not None and fault.truncate:
             return _truncated(response, environ, start_response)
         return response(environ, start_response)
@@ -126,6 +130,24 @@ class EmulatorApp:
         elif endpoint == "control_expire":
             self.state.expire(body.get("unique_filename"))
         return json_response({"ok": True})
+
+
+def _browser_facing(path: str) -> bool:
+    """The Processing API and result files: browsers call them cross-origin (the token flow).
+
+    The Token API (``/api/...``) gets no CORS headers: only servers, holding the key, call it.
+    """
+    return path.startswith(("/v3/", "/v2/", "/results/"))
+
+
+def _preflight() -> Response:
+    """Answer a CORS preflight as a browser-facing API must (not logged, not rate-limited)."""
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "POST, GET, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response
 
 
 def _error_response(exc: EmulatorError) -> Response:

@@ -158,8 +158,8 @@ def overlay_for(png: bytes) -> tuple[str, float]:
     total = alpha.width * alpha.height or 1
     coverage = histogram[255] / total
     # Shade what is removed (dark) and tint what is kept (green), as editors know from AI Cut.
-    shade = alpha.point(lambda v: int((255 - v) * 0.6))
-    tint = alpha.point(lambda v: int(v * 0.35))
+    shade = alpha.point(lambda v: int((255 - v) * 0.55))
+    tint = alpha.point(lambda v: int(v * 0.2))
     overlay = PILImage.new("RGBA", alpha.size, (20, 20, 20, 0))
     overlay.putalpha(shade)
     green = PILImage.new("RGBA", alpha.size, (0, 200, 80, 0))

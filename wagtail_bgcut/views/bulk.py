@@ -23,9 +23,13 @@ from .base import find_cutout
 
 def estimate(images: list[Any]) -> dict[str, dict[str, Any]]:
     """Per preset: images still needing a cut-out, and the credits that would cost."""
+    from ..api import prefetch_cutouts
+
     backend = get_backend()
+    presets = all_presets()
+    prefetch_cutouts(images, list(presets))  # one query; find_cutout then reads the cache
     out: dict[str, dict[str, Any]] = {}
-    for name, variant in all_presets().items():
+    for name, variant in presets.items():
         missing = sum(1 for image in images if not ((c := find_cutout(image, name)) and c.ready))
         out[name] = {
             "missing": missing,

@@ -1,0 +1,56 @@
+"""What finalize does with a finished upload: ``WAGTAIL_BGCUT['DIRECT_UPLOAD_HANDLER']``.
+
+A handler is ``callable(request, upload: FinishedUpload) -> dict``; it runs inside the finalize
+transaction after the cut-outs are stored, and its dict (JSON-safe) is returned to the browser
+and signed into ``reference`` for a form field (``DirectUploadField``) to read back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.files.images import ImageFile
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+from ..conf import bgcut_settings
+from ..exceptions import BgcutConfigurationError
+from .results import FinishedUpload
+
+Handler = Callable[[HttpRequest, FinishedUpload], dict[str, Any]]
+
+
+def create_wagtail_image(request: HttpRequest, upload: FinishedUpload) -> dict[str, Any]:
+    """Save the original as a Wagtail image; its cut-outs are already in the cache."""
+    import io
+
+    from wagtail.images import get_image_model
+
+    from ..sources import hash_source
+
+    image_model = get_image_model()
+    user = request.user if request.user.is_authenticated else None
+    image = image_model(
+        title=upload.source_filename,
+        file=ImageFile(io.BytesIO(upload.source_bytes), name=upload.source_filename),
+        uploaded_by_user=user,
+    )
+    image._set_image_file_metadata()
+    image.save()
+    # Remember the file's hash now, so renders find the cut-outs without reading the file.
+    hash_source(image.file)
+    return {"image_id": image.pk}
+
+
+def resolve_handler(handler: str | Handler | None = None) -> Handler:
+    handler = handler or bgcut_settings.DIRECT_UPLOAD_HANDLER
+    if callable(handler):
+        return handler
+    try:
+        return import_string(handler)
+    except ImportError as exc:
+        raise BgcutConfigurationError(
+            f"WAGTAIL_BGCUT['DIRECT_UPLOAD_HANDLER'] is {handler!r}, which cannot be imported "
+            f"({exc})."
+        ) from exc

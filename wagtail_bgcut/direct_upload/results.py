@@ -1,0 +1,244 @@
+"""Collect a finished direct upload's files and store them content-addressed in the cut-out cache.
+
+In API mode the files are downloaded through the client (allowed hosts only, size-capped, verified
+as the expected image format) into temporary files: nothing reaches Django storage before every
+check passed. In local mode the site's own endpoint left them in storage under the
+``unique_filename`` the ticket names. Either way the original's bytes are hashed and each preset's
+output becomes (or reuses) the ``Cutout`` row for (source hash, options): the same bytes with the
+same options are never stored or charged twice, and an existing finished row is never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from ..backends.base import BackendResult, BaseBackend, Output, UploadRef
+from ..conf import bgcut_settings
+from ..imaging.render import CONTENT_TYPES
+from ..models import Cutout, cutout_storage
+from ..presets import get_preset
+from ..variants import Variant
+
+logger = logging.getLogger("wagtail_bgcut")
+
+MAX_SOURCE_BYTES = 12 * 1024 * 1024  # the Processing API's documented upload limit
+_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+
+
+class ResultError(Exception):
+    """The posted result cannot be accepted; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class OutputFile:
+    data: bytes = field(repr=False)
+    format: str
+    width: int
+    height: int
+
+
+@dataclass
+class FinishedUpload:
+    """What finalize hands to the handler: the original and one stored ``Cutout`` per preset."""
+
+    source_bytes: bytes = field(repr=False)
+    source_format: str
+    source_hash: str
+    width: int
+    height: int
+    unique_filename: str
+    cutouts: dict[str, Cutout] = field(default_factory=dict)
+
+    @property
+    def source_filename(self) -> str:
+        return f"upload-{self.source_hash[:12]}.{self.source_format}"
+
+
+def image_info(data: bytes) -> tuple[str, int, int]:
+    """(format, width, height) of a PNG/JPEG/WebP from its header; ResultError otherwise."""
+    try:
+        with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as img:
+            fmt = "JPEG" if img.format == "MPO" else img.format
+            return _FORMATS[fmt], img.width, img.height
+    except Exception:
+        raise ResultError("Invalid image format. Supported: PNG, JPG, JPEG, WebP") from None
+
+
+def check_output(variant: Variant, out: OutputFile, source_w: int, source_h: int) -> None:
+    """Refuse outputs that cannot be this variant of this source (wrong format, size, shape)."""
+    if out.format != variant.format:
+        raise ResultError(f"The {variant.variant_name!r} result is not a {variant.format} image.")
+    if out.width * out.height > variant.max_resolution * 1.02 + 4:
+        raise ResultError(f"The {variant.variant_name!r} result is larger than its preset allows.")
+    if out.width > source_w + 1 or out.height > source_h + 1:
+        raise ResultError(f"The {variant.variant_name!r} result is larger than the original.")
+    if not variant.autocrop:
+        ratio, expected = out.width / out.height, source_w / source_h
+        # Resizing rounds each side to a whole pixel: allow that much, nothing more.
+        slack = 1.0 / min(out.width, out.height) + 0.01
+        if abs(ratio - expected) > expected * slack:
+            raise ResultError(f"The {variant.variant_name!r} result does not match the original.")
+
+
+# -- API mode --------------------------------------------------------------------------------------
+
+
+def download_api_result(
+    client: Any, presets: Sequence[str], input_url: object, output_urls: Mapping[str, Any]
+) -> tuple[bytes, dict[str, OutputFile]]:
+    """Download the original and every preset's output (allowed hosts only) into memory."""
+    from ..client.exceptions import BackgroundCutError
+
+    if not isinstance(input_url, str) or not input_url:
+        raise ResultError("The result has no input_url.")
+    urls = [input_url, *(output_urls[p] for p in presets)]
+    if len(set(urls)) != len(urls):
+        raise ResultError("The result repeats a URL.")
+    try:
+        with client.download(input_url, max_bytes=MAX_SOURCE_BYTES) as dl:
+            source = dl.read_bytes()
+        outputs = {}
+        for name in presets:
+            variant = get_preset(name)
+            with client.download(output_urls[name], expected_format=variant.format) as dl:
+                outputs[name] = OutputFile(dl.read_bytes(), dl.format, dl.width, dl.height)
+    except BackgroundCutError as exc:
+        # The message names the host or the reason (never a key): safe to show.
+        detail = getattr(exc, "detail", None) or str(exc)
+        raise ResultError(f"A result file could not be fetched: {detail}", 400) from None
+    return source, outputs
+
+
+# -- local mode ------------------------------------------------------------------------------------
+
+
+def local_folder(unique_filename: str) -> str:
+    return f"{bgcut_settings.UPLOAD_TO.strip('/')}/direct/{unique_filename}"
+
+
+def save_local_result(
+    unique_filename: str, source: bytes, source_format: str, outputs: Mapping[str, OutputFile]
+) -> dict[str, str]:
+    """Keep the local engine's files until finalize; returns storage names by preset."""
+    storage = cutout_storage
+    folder = local_folder(unique_filename)
+    names = {"__source__": storage.save(f"{folder}/source.{source_format}", ContentFile(source))}
+    manifest: dict[str, Any] = {"source": names["__source__"], "outputs": {}}
+    for preset, out in outputs.items():
+        name = storage.save(f"{folder}/{preset}.{out.format}", ContentFile(out.data))
+        names[preset] = name
+        manifest["outputs"][preset] = {
+            "name": name,
+            "format": out.format,
+            "width": out.width,
+            "height": out.height,
+        }
+    storage.save(f"{folder}/manifest.json", ContentFile(json.dumps(manifest).encode()))
+    return names
+
+
+def load_local_result(
+    unique_filename: str, presets: Sequence[str]
+) -> tuple[bytes, dict[str, OutputFile], list[str]]:
+    """Read back what the local endpoint stored for this ticket; also the names to delete."""
+    storage = cutout_storage
+    folder = local_folder(unique_filename)
+    try:
+        with storage.open(f"{folder}/manifest.json", "rb") as fh:
+            manifest = json.load(fh)
+        with storage.open(manifest["source"], "rb") as fh:
+            source = fh.read()
+        outputs = {}
+        for preset in presets:
+            entry = manifest["outputs"][preset]
+            with storage.open(entry["name"], "rb") as fh:
+                data = fh.read()
+            outputs[preset] = OutputFile(data, *image_info(data))
+    except (OSError, KeyError, ValueError):
+        raise ResultError("No processed image was found for this upload.", 404) from None
+    names = [manifest["source"], f"{folder}/manifest.json"]
+    names += [manifest["outputs"][p]["name"] for p in manifest["outputs"]]
+    return source, outputs, names
+
+
+def delete_files(names: Sequence[str]) -> None:
+    for name in names:
+        try:
+            cutout_storage.delete(name)
+        except Exception:
+            logger.warning("wagtail_bgcut: could not delete temporary upload file %s", name)
+
+
+# -- the cut-out cache -----------------------------------------------------------------------------
+
+
+class _Prefetched(BaseBackend):
+    """Hands the pipeline outputs we already have, so rows are written by its lease-safe code."""
+
+    def __init__(self, real: BaseBackend, outputs: Mapping[str, OutputFile]):
+        super().__init__()
+        self.name = real.name
+        self._engine_id = real.engine_id
+        self._by_options = {get_preset(p).options_key(): o for p, o in outputs.items()}
+
+    @property
+    def engine_id(self) -> str:
+        return self._engine_id
+
+    def process(self, source_bytes, variants, *, upload: UploadRef | None = None):
+        outputs = {}
+        for v in variants:
+            out = self._by_options.get(v.options_key())
+            if out is not None:
+                outputs[v.variant_name] = Output(
+                    format=out.format,
+                    width=out.width,
+                    height=out.height,
+                    content_type=CONTENT_TYPES.get(out.format, "application/octet-stream"),
+                    data=out.data,
+                    credits=v.credits if self.name == "backgroundcut" else 0.0,
+                )
+        return BackendResult(outputs=outputs)
+
+
+def store_cutouts(
+    source: bytes, outputs: Mapping[str, OutputFile], backend: BaseBackend, unique_filename: str
+) -> FinishedUpload:
+    """Write each output as the cut-out of ``source`` (or reuse the finished row already there)."""
+    from ..pipeline import after_done
+    from ..pipeline.rows import claim, ensure_cutouts
+    from ..pipeline.run import run_claims
+
+    fmt, width, height = image_info(source)
+    source_hash = hashlib.sha256(source).hexdigest()
+    presets = list(outputs)
+    rows = ensure_cutouts(source_hash, presets, backend)
+    todo = [r for r in rows if not r.ready]
+    if todo:
+        claims = claim(todo, force=True)
+        run_claims(source_hash, source, claims, _Prefetched(backend, outputs))
+        after_done(source_hash)
+    fresh = Cutout.objects.in_bulk([r.pk for r in rows])
+    cutouts = {p: fresh[r.pk] for p, r in zip(presets, rows, strict=True)}
+    return FinishedUpload(
+        source_bytes=source,
+        source_format=fmt,
+        source_hash=source_hash,
+        width=width,
+        height=height,
+        unique_filename=unique_filename,
+        cutouts=cutouts,
+    )

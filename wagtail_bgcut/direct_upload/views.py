@@ -1,0 +1,313 @@
+"""The three endpoints of the direct-upload flow.
+
+- ``TokenView`` (POST, CSRF): permission, throttle, then an access token for the requested presets
+  (from the Token API with the server's key, or a site-signed local token) plus a signed ticket.
+- ``LocalProcessView`` (POST multipart ``token`` + ``image``): the local engine behind the same
+  JSON shape as the Processing API, for sites without an API key.
+- ``FinalizeView`` (POST JSON, CSRF): checks the ticket, fetches the files, stores the cut-outs,
+  runs the handler. Every refusal happens before anything is written.
+
+Errors answer ``{"detail": ...}`` like the API; no response ever carries the API key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.core import signing
+from django.db import transaction
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from ..backends.base import BackendError, get_backend
+from ..conf import bgcut_settings
+from ..exceptions import UnknownPreset
+from ..presets import all_presets, get_preset
+from . import tokens
+from .handlers import resolve_handler
+from .permissions import resolve_permission
+from .results import (
+    MAX_SOURCE_BYTES,
+    OutputFile,
+    ResultError,
+    check_output,
+    delete_files,
+    download_api_result,
+    image_info,
+    load_local_result,
+    save_local_result,
+    store_cutouts,
+)
+from .throttle import check_throttle
+
+logger = logging.getLogger("wagtail_bgcut")
+
+MAX_PRESETS = 5
+MAX_JSON_BYTES = 64 * 1024
+REFERENCE_SALT = "wagtail_bgcut.direct_upload.reference"
+
+
+def error(message: str, status: int, **headers: str) -> JsonResponse:
+    response = JsonResponse({"detail": message}, status=status)
+    for key, value in headers.items():
+        response[key.replace("_", "-")] = value
+    return response
+
+
+def current_mode() -> str:
+    """ "api" when the BackgroundCut backend is configured, else "local" (the site's engine)."""
+    from ..backends.backgroundcut import BackgroundCutBackend
+
+    return "api" if isinstance(get_backend(), BackgroundCutBackend) else "local"
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > MAX_JSON_BYTES:
+        raise ResultError(_("The request is too large."), 413)
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ResultError(_("The request body is not valid JSON.")) from None
+    if not isinstance(data, dict):
+        raise ResultError(_("The request body must be a JSON object."))
+    return data
+
+
+def clean_presets(value: Any) -> list[str]:
+    """Known, allowed, distinct preset names (1..5); ResultError naming the problem."""
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ResultError(_("Ask for at least one preset, as a list of names."))
+    names = list(dict.fromkeys(v.strip() for v in value))
+    if len(names) > MAX_PRESETS:
+        raise ResultError(_("At most %(n)d presets per upload.") % {"n": MAX_PRESETS})
+    allowed = bgcut_settings.DIRECT_UPLOAD_PRESETS
+    allowed = set(all_presets()) if allowed is None else set(allowed)
+    for name in names:
+        if name not in allowed:
+            raise ResultError(_("Preset %(name)r is not available for uploads.") % {"name": name})
+        try:
+            get_preset(name)
+        except UnknownPreset:
+            raise ResultError(_("Preset %(name)r does not exist.") % {"name": name}) from None
+    return names
+
+
+class _Base(View):
+    http_method_names = ["post", "options"]
+    #: Override per URL with ``as_view(permission=..., handler=...)``; None reads the settings.
+    permission: Any = None
+    handler: Any = None
+
+    def allowed(self, request: HttpRequest) -> bool:
+        return bool(resolve_permission(self.permission)(request))
+
+
+@method_decorator(never_cache, name="dispatch")
+class TokenView(_Base):
+    """Issue an access token + a signed ticket for a set of presets."""
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        if not self.allowed(request):
+            return error(_("You are not allowed to upload images here."), 403)
+        hit = check_throttle(request)
+        if hit is not None:
+            return error(
+                _("Too many uploads; try again in %(s)d seconds.") % {"s": hit.retry_after},
+                429,
+                Retry_After=str(hit.retry_after),
+            )
+        try:
+            data = _json_body(request) if request.content_type == "application/json" else {}
+            presets = clean_presets(data.get("presets", request.POST.getlist("presets")))
+        except ResultError as exc:
+            return error(str(exc), exc.status)
+        ttl = int(bgcut_settings.DIRECT_UPLOAD_TOKEN_TTL)
+        mode = current_mode()
+        unique_filename = ""
+        if mode == "api":
+            from ..client.exceptions import BackgroundCutError
+
+            try:
+                client = get_backend().get_client()
+                access = client.create_remove_bg_token([get_preset(p) for p in presets])
+            except (BackgroundCutError, BackendError) as exc:
+                # Logged by class and status only; the browser gets no provider detail.
+                logger.warning(
+                    "wagtail_bgcut: token request failed: %s %s",
+                    type(exc).__name__,
+                    getattr(exc, "status", ""),
+                )
+                return error(_("Uploads are unavailable right now; try again later."), 503)
+            access_token = access.access_token
+            process_url = bgcut_settings.API_BASE.rstrip("/")
+            if process_url.endswith("/v3"):
+                process_url = process_url[: -len("/v3")]
+            process_url += "/v3/remove-bg/"
+        else:
+            access_token, unique_filename = tokens.issue_local_token(presets, ttl)
+            process_url = request.build_absolute_uri(
+                reverse(f"{request.resolver_match.namespace}:process")
+            )
+        ticket = tokens.issue_ticket(
+            binding=tokens.request_binding(request, create=True),
+            presets=presets,
+            access_token=access_token,
+            mode=mode,
+            ttl=ttl,
+            unique_filename=unique_filename,
+        )
+        return JsonResponse(
+            {
+                "mode": mode,
+                "token": access_token,
+                "process_url": process_url,
+                "ticket": ticket.sign(),
+                "presets": presets,
+                "expires": ticket.expires,
+                "finalize_url": reverse(f"{request.resolver_match.namespace}:finalize"),
+            }
+        )
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class LocalProcessView(_Base):
+    """The Processing API's ``/v3/remove-bg/`` served by the site's own engine (local mode only).
+
+    CSRF-exempt like the real API: the single-use signed token is the credential.
+    """
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        if current_mode() != "local":
+            return error(_("Not Found"), 404)
+        if (request.META.get("CONTENT_LENGTH") or "0").isdigit() and int(
+            request.META.get("CONTENT_LENGTH") or 0
+        ) > MAX_SOURCE_BYTES + 256 * 1024:
+            return error(_("Image too large. The limit is 12 MB."), 413)
+        try:
+            token = tokens.read_local_token(request.POST.get("token"))
+        except tokens.TicketError as exc:
+            return error(str(exc), exc.status)
+        upload = request.FILES.get("image")
+        if upload is None:
+            return error(_("Missing image. Send the image file in the 'image' form field."), 400)
+        if upload.size > MAX_SOURCE_BYTES:
+            return error(_("Image too large. The limit is 12 MB."), 413)
+        data = upload.read()
+        try:
+            source_format, _w, _h = image_info(data)
+        except ResultError as exc:
+            return error(str(exc), 400)
+        if not tokens.use_nonce(token.nonce, token.expires, kind="local"):
+            return error(_("Missing, invalid or expired access token."), 401)
+        try:
+            variants = [get_preset(p) for p in token.presets]
+            result = get_backend().process(data, variants)
+            outputs = {
+                p: OutputFile(o.read(), o.format, o.width, o.height)
+                for p, o in result.outputs.items()
+            }
+            names = save_local_result(token.unique_filename, data, source_format, outputs)
+        except (BackendError, UnknownPreset) as exc:
+            tokens.release_nonce(token.nonce, kind="local")
+            return error(str(getattr(exc, "detail", "") or exc), 400)
+        except Exception:
+            tokens.release_nonce(token.nonce, kind="local")
+            raise
+
+        def url(name: str) -> str:
+            from ..models import cutout_storage
+
+            return request.build_absolute_uri(cutout_storage.url(name))
+
+        return JsonResponse(
+            {
+                "status": "success",
+                "unique_filename": token.unique_filename,
+                "input_url": url(names["__source__"]),
+                "output_urls": {p: url(names[p]) for p in token.presets},
+            }
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class FinalizeView(_Base):
+    """Accept the result of a ticket this site issued; store it; run the handler."""
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        if not self.allowed(request):
+            return error(_("You are not allowed to upload images here."), 403)
+        try:
+            data = _json_body(request)
+            ticket = tokens.read_ticket(data.get("ticket"))
+            tokens.check_binding(ticket, request, data.get("token"))
+            if ticket.mode != current_mode():
+                raise tokens.TicketError(_("The upload service changed; please upload again."), 409)
+            output_urls = data.get("output_urls")
+            if not isinstance(output_urls, dict) or set(ticket.presets) - set(output_urls):
+                raise ResultError(_("The result lacks an output URL for every preset."))
+            unique_filename = data.get("unique_filename")
+            if not isinstance(unique_filename, str) or not 0 < len(unique_filename) <= 200:
+                raise ResultError(_("The result has no unique_filename."))
+            if ticket.mode == "local" and unique_filename != ticket.unique_filename:
+                raise tokens.TicketError(_("This result does not belong to the upload ticket."))
+        except (tokens.TicketError, ResultError) as exc:
+            return error(str(exc), exc.status)
+        if not tokens.use_nonce(ticket.nonce, ticket.expires):
+            return error(_("This upload was already finalized."), 409)
+        try:
+            return self._finalize(request, ticket, data, unique_filename, output_urls)
+        except ResultError as exc:
+            tokens.release_nonce(ticket.nonce)
+            return error(str(exc), exc.status)
+        except BaseException:
+            tokens.release_nonce(ticket.nonce)
+            raise
+
+    def _finalize(self, request, ticket, data, unique_filename, output_urls) -> JsonResponse:
+        backend = get_backend()
+        cleanup: list[str] = []
+        if ticket.mode == "api":
+            source, outputs = download_api_result(
+                backend.get_client(), ticket.presets, data.get("input_url"), output_urls
+            )
+        else:
+            source, outputs, cleanup = load_local_result(ticket.unique_filename, ticket.presets)
+        _fmt, width, height = image_info(source)
+        for preset, out in outputs.items():
+            check_output(get_preset(preset), out, width, height)
+        with transaction.atomic():
+            upload = store_cutouts(source, outputs, backend, unique_filename)
+            missing = [p for p, c in upload.cutouts.items() if not c.ready]
+            if missing:
+                raise ResultError(_("The cut-outs could not be stored; please try again."), 503)
+            extra = resolve_handler(self.handler)(request, upload) or {}
+        delete_files(cleanup)
+        reference = signing.dumps(
+            {"b": tokens.request_binding(request), "r": extra}, salt=REFERENCE_SALT
+        )
+        return JsonResponse(
+            {
+                "status": "success",
+                "source_hash": upload.source_hash,
+                "cutouts": {
+                    p: {
+                        "url": c.file.url,
+                        "width": c.width,
+                        "height": c.height,
+                        "format": c.format,
+                    }
+                    for p, c in upload.cutouts.items()
+                },
+                "result": extra,
+                "reference": reference,
+            }
+        )

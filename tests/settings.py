@@ -20,7 +20,17 @@ if os.environ.get("BGCUT_TEST_DB") == "postgres":
         }
     }
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    # A file, not ":memory:": SQLite's shared-cache memory database answers a second writer with
+    # "table is locked" at once, while a file database waits (timeout), as a site's SQLite does.
+    # Concurrency tests (two workers claiming one row) and the live server need that.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(tempfile.gettempdir(), "bgcut-tests.sqlite3"),
+            "OPTIONS": {"timeout": 30},
+            "TEST": {"NAME": os.path.join(tempfile.mkdtemp(prefix="bgcut-db-"), "test.sqlite3")},
+        }
+    }
 
 INSTALLED_APPS = [
     "wagtail_bgcut",

@@ -10,4 +10,5 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
 ]
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+urlpatterns += [path("", include("shop.urls"))]  # the public upload page (direct uploads)
 urlpatterns += [path("", include(wagtail_urls))]

@@ -117,6 +117,9 @@ def test_save_as_new_image_keeps_collection_and_tags_and_leaves_the_original(
 
 
 def test_replace_file_then_restore_the_untouched_original(client, shop_image, run_on_commit):
+    shop_image.focal_point_x, shop_image.focal_point_y = 48, 36
+    shop_image.focal_point_width, shop_image.focal_point_height = 10, 10
+    shop_image.save()
     original_bytes = read_file(shop_image.file)
     original_name = shop_image.file.name
     storage = shop_image.file.storage
@@ -143,6 +146,7 @@ def test_replace_file_then_restore_the_untouched_original(client, shop_image, ru
     assert shop_image.file.name == original_name
     assert read_file(shop_image.file) == original_bytes
     assert (shop_image.width, shop_image.height) == (96, 72)
+    assert (shop_image.focal_point_x, shop_image.focal_point_width) == (48, 10)
     assert not storage.exists(replacement)  # our own copy of the cut-out is cleaned up
     page = client.get(page_url(shop_image))
     assert b"data-bgcut-restore" not in page.content
@@ -288,3 +292,61 @@ def test_status_page_lists_failures_and_credits(client, shop_image, bgcut_server
     assert "No failed cut-outs." in page
     assert "2.50 credits in total." in page
     assert "<td>thumbnail</td><td>1</td><td>1.50</td>" in page
+
+
+def test_replacing_with_a_cropped_cut_out_drops_the_focal_point_until_restored(
+    client, shop_image, run_on_commit
+):
+    shop_image.focal_point_x, shop_image.focal_point_y = 10, 10
+    shop_image.focal_point_width, shop_image.focal_point_height = 4, 4
+    shop_image.save()
+    pipeline.process_now(shop_image, ["thumbnail"])  # autocrop: smaller than the original
+    with run_on_commit():
+        client.post(
+            reverse("wagtail_bgcut:replace_file", args=[shop_image.pk]), {"preset": "thumbnail"}
+        )
+    shop_image.refresh_from_db()
+    assert shop_image.file.name.endswith("-nobg.webp")
+    assert shop_image.width < 96
+    assert shop_image.focal_point_x is None
+    with run_on_commit():
+        client.post(reverse("wagtail_bgcut:restore_original", args=[shop_image.pk]))
+    shop_image.refresh_from_db()
+    assert (shop_image.width, shop_image.focal_point_x, shop_image.focal_point_height) == (
+        96,
+        10,
+        4,
+    )
+
+
+# --- bad input and failures -----------------------------------------------------------------
+
+
+def test_a_missing_original_gives_a_message_not_an_error_page(client, shop_image, run_on_commit):
+    shop_image.file.storage.delete(shop_image.file.name)
+    with run_on_commit():
+        response = client.post(
+            reverse("wagtail_bgcut:start", args=[shop_image.pk]), {"preset": "full"}, follow=True
+        )
+    assert response.status_code == 200
+    assert b"The original file could not be read." in response.content
+    segment_reply = segment(client, shop_image, [[48, 36]])
+    assert segment_reply.status_code == 409
+    assert segment_reply.json()["error"] == "The original file could not be read."
+
+
+def test_a_corrupt_original_gets_a_clear_ai_cut_error(client, shop_image):
+    with open(shop_image.file.path, "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n" + b"garbage" * 50)
+    response = segment(client, shop_image, [[48, 36]])
+    assert response.status_code == 502
+    assert response.json()["error"]  # the engine's reason, e.g. "UnsupportedImage: ..."
+
+
+def test_an_api_failure_in_ai_cut_is_reported_without_the_key(client, shop_image, bgcut_server):
+    bgcut_server.inject(status=400, times=None, path="/v3/ai-cut", detail="The model crashed.")
+    response = segment(client, shop_image, [[48, 36]])
+    assert response.status_code == 502
+    body = response.content.decode()
+    assert "The model crashed." in body
+    assert bgcut_server.api_key not in body

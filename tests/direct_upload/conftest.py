@@ -19,8 +19,6 @@ from wagtail_bgcut.testing.pytest_plugin import API_KEY
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
 
-pytestmark = pytest.mark.urls("tests.direct_upload.urls")
-
 
 def pytest_collection_modifyitems(config, items):
     if os.path.exists(CHROMIUM):
@@ -48,6 +46,7 @@ def photo_bytes(width: int = 96, height: int = 72, *, fmt: str = "PNG", seed: in
 
 @pytest.fixture(autouse=True)
 def _clean_cache(settings):
+    """This directory's URLs, and no throttle counts or used nonces left from another test."""
     settings.ROOT_URLCONF = "tests.direct_upload.urls"
     cache.clear()
     yield

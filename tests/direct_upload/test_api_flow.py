@@ -228,3 +228,86 @@ def test_token_api_failure_is_a_503_without_provider_detail(flow, bgcut_server):
     assert response.status_code == 503
     assert response.json() == {"detail": "Uploads are unavailable right now; try again later."}
     flow.recorder.assert_key_absent()
+
+
+def test_a_phone_portrait_with_an_exif_rotation_is_accepted(flow):
+    from io import BytesIO
+
+    from PIL import Image
+
+    landscape = Image.open(BytesIO(photo_bytes(120, 80))).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown portrait
+    buf = BytesIO()
+    landscape.save(buf, format="JPEG", exif=exif.tobytes())
+    response = flow.finalize(_processed(flow, ["full"], buf.getvalue()))
+    assert response.status_code == 200, response.content
+    full = response.json()["cutouts"]["full"]
+    assert (full["width"], full["height"]) == (80, 120)
+
+
+def test_another_images_cutout_cannot_be_attached_to_this_original(flow):
+    # Two genuine API results; the tampered finalize pairs one's original with the other's output.
+    mine = _processed(flow, ["full"], photo_bytes(96, 72))
+    mine_grant = dict(flow.grant)
+    other = _processed(flow, ["full"], photo_bytes(64, 64, seed=1))
+    flow.grant = mine_grant
+    before = snapshot()
+    response = flow.finalize(mine, output_urls=other["output_urls"])
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The 'full' result does not match the original."
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("size", "fmt", "message"),
+    [
+        ((96, 72), "webp", "The 'full' result is not a png image."),
+        ((192, 144), "png", "The 'full' result is larger than the original."),
+        ((96, 40), "png", "The 'full' result does not match the original."),
+    ],
+)
+def test_outputs_must_fit_their_preset_and_original(size, fmt, message):
+    from wagtail_bgcut.direct_upload.results import OutputFile, ResultError, check_output
+    from wagtail_bgcut.variants import Variant
+
+    variant = Variant.from_dict({"format": "png"}, name="full")
+    check_output(variant, OutputFile(b"", "png", 48, 36), 96, 72)  # a downscale is fine
+    with pytest.raises(ResultError, match=message.replace(".", r"\.")):
+        check_output(variant, OutputFile(b"", fmt, *size), 96, 72)
+    small = Variant.from_dict({"format": "png", "max_resolution": 250_000}, name="full")
+    with pytest.raises(ResultError, match="larger than its preset allows"):
+        check_output(small, OutputFile(b"", "png", 1000, 750), 2000, 1500)
+
+
+def _blue_square(width: int = 96, height: int = 72) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (width, height), (240, 240, 240))
+    ImageDraw.Draw(img).rectangle((20, 10, 76, 62), fill=(20, 40, 210))
+    buf = BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("preset", ["full", "white"])
+def test_a_same_shaped_cutout_of_another_image_is_refused(flow, settings, preset):
+    settings.WAGTAIL_BGCUT = {
+        **settings.WAGTAIL_BGCUT,
+        "PRESETS": {
+            **settings.WAGTAIL_BGCUT["PRESETS"],
+            "white": {"format": "jpg", "background_color": "#ffffff"},
+        },
+    }
+    mine = _processed(flow, [preset], photo_bytes(96, 72))
+    mine_grant = dict(flow.grant)
+    other = _processed(flow, [preset], _blue_square(96, 72))
+    flow.grant = mine_grant
+    before = snapshot()
+    response = flow.finalize(mine, output_urls=other["output_urls"])
+    assert response.status_code == 400
+    assert response.json()["detail"] == f"The '{preset}' result does not match the original."
+    assert snapshot() == before
+    assert flow.finalize(mine).status_code == 200

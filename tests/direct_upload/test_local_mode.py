@@ -27,7 +27,7 @@ def flow(client, user, recorder):
 def test_local_flow_returns_the_api_shape_and_stores_a_real_cutout(flow, recorder):
     grant = flow.token(["full", "thumbnail"]).json()
     assert grant["mode"] == "local"
-    assert grant["process_url"] == "http://testserver/bgcut/upload/process/"
+    assert grant["process_url"] == "/bgcut/upload/process/"
     status, result = flow.process(photo_bytes())
     assert status == 200
     assert result["status"] == "success"
@@ -111,3 +111,19 @@ def test_anonymous_visitors_need_a_public_include(recorder):
         "/bgcut/upload/token/", json.dumps({"presets": ["full"]}), content_type="application/json"
     )
     assert response.status_code == 403
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(flow):
+    flow.token()
+    status, body = flow.process(b"\0" * (13 * 1024 * 1024))
+    assert status == 413
+    assert body == {"detail": "Image too large. The limit is 12 MB."}
+    assert flow.process(photo_bytes())[0] == 200  # the token was not spent
+
+
+def test_a_token_request_that_is_not_json_is_a_clear_400(flow):
+    response = flow.client.post(
+        "/bgcut/upload/token/", data="{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The request body is not valid JSON."}

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.base import ContentFile
-from PIL import Image
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps
 
 from ..backends.base import BackendResult, BaseBackend, Output, UploadRef
 from ..conf import bgcut_settings
@@ -68,29 +69,91 @@ class FinishedUpload:
 
 
 def image_info(data: bytes) -> tuple[str, int, int]:
-    """(format, width, height) of a PNG/JPEG/WebP from its header; ResultError otherwise."""
+    """(format, width, height) of a PNG/JPEG/WebP from its header; ResultError otherwise.
+
+    The size is the upright one (EXIF orientation applied), as engines and browsers show it:
+    a phone's portrait JPEG is stored landscape with a rotate tag.
+    """
     try:
         with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as img:
             fmt = "JPEG" if img.format == "MPO" else img.format
-            return _FORMATS[fmt], img.width, img.height
+            width, height = img.size
+            if img.getexif().get(0x0112) in (5, 6, 7, 8):  # Orientation: a quarter turn
+                width, height = height, width
+            return _FORMATS[fmt], width, height
     except Exception:
-        raise ResultError("Invalid image format. Supported: PNG, JPG, JPEG, WebP") from None
+        raise ResultError(_("Invalid image format. Supported: PNG, JPG, JPEG, WebP")) from None
 
 
 def check_output(variant: Variant, out: OutputFile, source_w: int, source_h: int) -> None:
     """Refuse outputs that cannot be this variant of this source (wrong format, size, shape)."""
     if out.format != variant.format:
-        raise ResultError(f"The {variant.variant_name!r} result is not a {variant.format} image.")
+        raise ResultError(
+            _("The %(name)r result is not a %(format)s image.")
+            % {"name": variant.variant_name, "format": variant.format}
+        )
     if out.width * out.height > variant.max_resolution * 1.02 + 4:
-        raise ResultError(f"The {variant.variant_name!r} result is larger than its preset allows.")
+        raise ResultError(
+            _("The %(name)r result is larger than its preset allows.")
+            % {"name": variant.variant_name}
+        )
     if out.width > source_w + 1 or out.height > source_h + 1:
-        raise ResultError(f"The {variant.variant_name!r} result is larger than the original.")
+        raise ResultError(
+            _("The %(name)r result is larger than the original.") % {"name": variant.variant_name}
+        )
     if not variant.autocrop:
         ratio, expected = out.width / out.height, source_w / source_h
         # Resizing rounds each side to a whole pixel: allow that much, nothing more.
         slack = 1.0 / min(out.width, out.height) + 0.01
         if abs(ratio - expected) > expected * slack:
-            raise ResultError(f"The {variant.variant_name!r} result does not match the original.")
+            raise ResultError(
+                _("The %(name)r result does not match the original.")
+                % {"name": variant.variant_name}
+            )
+
+
+def _small(data: bytes, size: tuple[int, int], mode: str) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as img:
+        img.draft("RGB", (size[0] * 2, size[1] * 2))  # JPEG: decode at a fraction of the size
+        img = ImageOps.exif_transpose(img)
+        return img.convert(mode).resize(size, Image.Resampling.BOX)
+
+
+def check_content(variant: Variant, out: OutputFile, source: bytes) -> None:
+    """Refuse an output whose kept pixels are not the original's pixels (another image's cut-out).
+
+    The API does not sign its results, so this is what stops a tampered finalize from filing some
+    other API-hosted picture as the cut-out of these bytes. Autocropped variants are skipped (the
+    crop offset is unknown); so is an output that kept almost nothing.
+    """
+    if variant.autocrop:
+        return
+    w = 48
+    h = max(1, round(w * out.height / out.width))
+    try:
+        original = _small(source, (w, h), "RGB").load()
+        result = _small(out.data, (w, h), "RGBA").load()
+    except Exception:
+        raise ResultError(_("Invalid image format. Supported: PNG, JPG, JPEG, WebP")) from None
+    background = variant.background_color or "#ffffff"
+    bg = tuple(int(background[i : i + 2], 16) for i in (1, 3, 5))
+    diffs = []
+    for y in range(h):
+        for x in range(w):
+            r, g, b, a = result[x, y]
+            if variant.has_alpha:
+                kept = a > 200
+            else:
+                kept = abs(r - bg[0]) + abs(g - bg[1]) + abs(b - bg[2]) > 90
+            if kept:
+                o = original[x, y]
+                diffs.append((abs(r - o[0]) + abs(g - o[1]) + abs(b - o[2])) / 3)
+    if len(diffs) < 0.02 * w * h:
+        return
+    if sum(diffs) / len(diffs) > 40:
+        raise ResultError(
+            _("The %(name)r result does not match the original.") % {"name": variant.variant_name}
+        )
 
 
 # -- API mode --------------------------------------------------------------------------------------
@@ -103,10 +166,10 @@ def download_api_result(
     from ..client.exceptions import BackgroundCutError
 
     if not isinstance(input_url, str) or not input_url:
-        raise ResultError("The result has no input_url.")
+        raise ResultError(_("The result has no input_url."))
     urls = [input_url, *(output_urls[p] for p in presets)]
     if len(set(urls)) != len(urls):
-        raise ResultError("The result repeats a URL.")
+        raise ResultError(_("The result repeats a URL."))
     try:
         with client.download(input_url, max_bytes=MAX_SOURCE_BYTES) as dl:
             source = dl.read_bytes()
@@ -118,7 +181,9 @@ def download_api_result(
     except BackgroundCutError as exc:
         # The message names the host or the reason (never a key): safe to show.
         detail = getattr(exc, "detail", None) or str(exc)
-        raise ResultError(f"A result file could not be fetched: {detail}", 400) from None
+        raise ResultError(
+            _("A result file could not be fetched: %(detail)s") % {"detail": detail}
+        ) from None
     return source, outputs
 
 
@@ -168,7 +233,7 @@ def load_local_result(
                 data = fh.read()
             outputs[preset] = OutputFile(data, *image_info(data))
     except (OSError, KeyError, ValueError):
-        raise ResultError("No processed image was found for this upload.", 404) from None
+        raise ResultError(_("No processed image was found for this upload."), 404) from None
     names = [manifest["source"], f"{folder}/manifest.json"]
     names += [manifest["outputs"][p]["name"] for p in manifest["outputs"]]
     return source, outputs, names

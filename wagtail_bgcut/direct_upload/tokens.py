@@ -15,17 +15,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 TICKET_SALT = "wagtail_bgcut.direct_upload.ticket"
 LOCAL_TOKEN_SALT = "wagtail_bgcut.direct_upload.local-token"  # noqa: S105 - a salt
 NONCE_PREFIX = "wagtail_bgcut:direct_upload:used"
-MODES = ("api", "local")
 
 
 class TicketError(Exception):
@@ -69,7 +69,6 @@ class Ticket:
     token_hash: str
     mode: str
     unique_filename: str = ""  # local mode: the name the site's endpoint will store results under
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     def sign(self) -> str:
         payload = {
@@ -113,11 +112,11 @@ def issue_ticket(
 def read_ticket(value: object, *, now: float | None = None) -> Ticket:
     """Verify the signature and expiry; raise TicketError (403) saying which check failed."""
     if not isinstance(value, str) or not value or len(value) > 4096:
-        raise TicketError("The upload ticket is missing.", 400)
+        raise TicketError(_("The upload ticket is missing."), 400)
     try:
         data = signing.loads(value, salt=TICKET_SALT)
     except signing.BadSignature:
-        raise TicketError("The upload ticket was not issued by this site.") from None
+        raise TicketError(_("The upload ticket was not issued by this site.")) from None
     try:
         ticket = Ticket(
             binding=str(data["b"]),
@@ -127,24 +126,23 @@ def read_ticket(value: object, *, now: float | None = None) -> Ticket:
             token_hash=str(data["t"]),
             mode=str(data["m"]),
             unique_filename=str(data.get("f") or ""),
-            raw=data,
         )
     except (KeyError, TypeError, ValueError):
-        raise TicketError("The upload ticket is malformed.") from None
+        raise TicketError(_("The upload ticket is malformed.")) from None
     now = time.time() if now is None else now
     if ticket.expires <= now:
-        raise TicketError("The upload ticket has expired; please upload again.")
+        raise TicketError(_("The upload ticket has expired; please upload again."))
     return ticket
 
 
 def check_binding(ticket: Ticket, request: HttpRequest, access_token: object) -> None:
     """The ticket must belong to this user/session and to the access token that was used."""
     if not constant_time_compare(ticket.binding, request_binding(request)):
-        raise TicketError("This upload was started by someone else.")
+        raise TicketError(_("This upload was started by someone else."))
     if not isinstance(access_token, str) or not constant_time_compare(
         ticket.token_hash, token_hash(access_token)
     ):
-        raise TicketError("The access token does not belong to this upload ticket.")
+        raise TicketError(_("The access token does not belong to this upload ticket."))
 
 
 def use_nonce(nonce: str, expires: int, *, kind: str = "ticket") -> bool:
@@ -179,7 +177,7 @@ def issue_local_token(presets: list[str], ttl: int, *, now: float | None = None)
 
 def read_local_token(value: object, *, now: float | None = None) -> LocalToken:
     """Verify a local token (401 as the API answers for a bad token)."""
-    bad = TicketError("Missing, invalid or expired access token.", 401)
+    bad = TicketError(_("Missing, invalid or expired access token."), 401)
     if not isinstance(value, str) or not value or len(value) > 2048:
         raise bad
     try:

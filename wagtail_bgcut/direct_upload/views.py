@@ -37,6 +37,7 @@ from .results import (
     MAX_SOURCE_BYTES,
     OutputFile,
     ResultError,
+    check_content,
     check_output,
     delete_files,
     download_api_result,
@@ -102,7 +103,7 @@ def clean_presets(value: Any) -> list[str]:
 
 
 class _Base(View):
-    http_method_names = ["post", "options"]
+    http_method_names = ["post"]
     #: Override per URL with ``as_view(permission=..., handler=...)``; None reads the settings.
     permission: Any = None
     handler: Any = None
@@ -148,15 +149,11 @@ class TokenView(_Base):
                 )
                 return error(_("Uploads are unavailable right now; try again later."), 503)
             access_token = access.access_token
-            process_url = bgcut_settings.API_BASE.rstrip("/")
-            if process_url.endswith("/v3"):
-                process_url = process_url[: -len("/v3")]
-            process_url += "/v3/remove-bg/"
+            process_url = client.api_base + "/v3/remove-bg/"
         else:
             access_token, unique_filename = tokens.issue_local_token(presets, ttl)
-            process_url = request.build_absolute_uri(
-                reverse(f"{request.resolver_match.namespace}:process")
-            )
+            # Relative: the browser posts to the page's own origin, whatever proxies say.
+            process_url = reverse(f"{request.resolver_match.namespace}:process")
         ticket = tokens.issue_ticket(
             binding=tokens.request_binding(request, create=True),
             presets=presets,
@@ -284,6 +281,7 @@ class FinalizeView(_Base):
         _fmt, width, height = image_info(source)
         for preset, out in outputs.items():
             check_output(get_preset(preset), out, width, height)
+            check_content(get_preset(preset), out, source)
         with transaction.atomic():
             upload = store_cutouts(source, outputs, backend, unique_filename)
             missing = [p for p, c in upload.cutouts.items() if not c.ready]

@@ -1,9 +1,10 @@
 """The built-in, model-free segmenter: OpenCV GrabCut on a small working copy.
 
-Automatic mode seeds GrabCut with what a product or portrait photo usually looks like: the frame's
-border is background, and pixels whose colour is far from every border colour, nearer the centre,
-are probably subject. Point mode (AI Cut) turns green dots into certain subject and red dots into
-certain background, starting from the previous mask so each call refines the last one.
+Automatic mode seeds GrabCut with what a product or portrait photo usually looks like (see
+:mod:`.priors`): the backdrop reaches the frame's border, and pixels unlike it and walled off from
+it by colour edges, nearer the centre, are probably subject. Point mode (AI Cut) turns green dots
+into certain subject and red dots into certain background, starting from the previous mask so
+each call refines the last one.
 
 Both work at a few hundred thousand pixels (GrabCut's cost grows with the pixel count) and return
 the coarse mask; :mod:`.matting` brings it back to full size along the photo's own edges.
@@ -38,11 +39,14 @@ def _run_grabcut(rgb: np.ndarray, labels: np.ndarray, iterations: int) -> np.nda
         return np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
-    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    # GrabCut sees Lab with lightness halved: shadows and shading change lightness far more than
+    # hue, and a cast shadow must not look like a subject. (It takes any 3-channel 8-bit image.)
+    features = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    features[..., 0] = features[..., 0] // 2 + 64
     cv2.setRNGSeed(7)
     # GrabCut refuses degenerate colour models (e.g. a single-colour image); keep the seeds then.
     with contextlib.suppress(cv2.error):
-        cv2.grabCut(bgr, labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(features, labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     return np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))
 
 
@@ -155,6 +159,30 @@ def point_mask(
     return _clean(mask, keep=green_disc if green_disc.any() else None)
 
 
+_COARSE_PIXELS = 90_000
+
+
+def _refine(work: np.ndarray, coarse: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Coarse-to-fine: redo GrabCut on the larger copy, only in a band around the coarse outline.
+
+    The coarse pass decides *what* the subject is (a small copy gives GrabCut more context per
+    pixel and makes it more robust); the band pass recovers detail the small copy could not hold.
+    """
+    h, w = work.shape[:2]
+    up = cv2.resize(coarse.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR) > 0
+    reach = max(2, round(2 * w / coarse.shape[1])) * 2 + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))
+    inside = cv2.erode(up.astype(np.uint8), kernel).astype(bool)
+    outside = ~cv2.dilate(up.astype(np.uint8), kernel).astype(bool)
+    labels = np.where(up, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    labels[inside] = cv2.GC_FGD
+    labels[outside] = cv2.GC_BGD
+    if alpha is not None:
+        labels[alpha == 0] = cv2.GC_BGD
+    mask = _run_grabcut(work, labels, 2)
+    return _clean(snap_to_edges(work, mask))
+
+
 def working_copy(
     rgb: np.ndarray, pixels: int, guide: np.ndarray | None = None
 ) -> tuple[np.ndarray, tuple[int, int]]:
@@ -191,8 +219,14 @@ class GrabCutSegmenter:
         small_alpha = None
         if source_alpha is not None:
             small_alpha = cv2.resize(source_alpha, size, interpolation=cv2.INTER_AREA)
-        mask = auto_mask(work, small_alpha, _ITERATIONS.get(self.quality, 5))
-        mask = snap_to_edges(work, mask)
+        coarse_pixels = min(pixels, _COARSE_PIXELS)
+        coarse_work, coarse_size = working_copy(rgb, coarse_pixels, guide)
+        coarse_alpha = None
+        if source_alpha is not None:
+            coarse_alpha = cv2.resize(source_alpha, coarse_size, interpolation=cv2.INTER_AREA)
+        mask = snap_to_edges(coarse_work, auto_mask(coarse_work, coarse_alpha, 3))
+        if coarse_size != size:
+            mask = _refine(work, mask, small_alpha)
         return guided_upsample(rgb, mask, guide=guide)
 
     def mask(self, image: Image.Image) -> Image.Image:

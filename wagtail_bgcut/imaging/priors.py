@@ -8,7 +8,10 @@ Two complementary cues measure "unlike the border":
 - geodesic: the cheapest path to the border when only colour *steps* (not slow drifts) cost
   something. Good for gradients and spotlights, blind to textures (every texture edge costs).
 
-A pixel is background when either cue says so, so the prior is their minimum.
+A pixel is background when either cue says so, so the prior is their minimum (softened for the
+colour cue on smooth backdrops, see :func:`subject_prior`). Lightness counts half in the colour
+distance: shading and cast shadows change lightness more than hue. Which part of the border is
+backdrop at all is decided first (:func:`background_border`): subjects cut by the frame exist.
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ def colour_score(
 ) -> np.ndarray:
     """0..1: how far each pixel's colour is from the background border's dominant colours."""
     h, w = lab.shape[:2]
+    lab = lab * np.array([0.5, 1.0, 1.0], np.float32)  # shading changes lightness, not hue
     border = lab[background] if background is not None and background.any() else None
     if border is None:
         border = _border_pixels(lab)
@@ -206,14 +210,25 @@ def geodesic_distance(
 
 
 def subject_prior(rgb: np.ndarray, geodesic_scale: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
-    """(prior 0..1 weighted towards the centre, background part of the border) for a small image."""
+    """(prior 0..1 weighted towards the centre, background part of the border) for a small image.
+
+    On a smooth backdrop (plain, gradient, vignette: almost no border pixel costs anything to
+    cross) being walled off by colour edges counts even in a colour close to the backdrop's. On a
+    textured one every texture edge is a wall, so the colour cue must fully agree.
+    """
     h, w = rgb.shape[:2]
     lab = lab_image(rgb)
     background = background_border(lab)
     colour = colour_score(lab, background)
-    geo = geodesic_from(edge_cost(lab), background)
+    cost = edge_cost(lab)
+    geo = geodesic_from(cost, background)
     geo_score = 1.0 - np.exp(-((geo / geodesic_scale) ** 2))
+    roughness = float(np.percentile(cost[background], 75)) if background.any() else 0.0
+    smooth = float(np.exp(-((roughness / 0.3) ** 2)))
+    # sqrt: on a smooth backdrop a faint colour difference counts, but the backdrop's own colour
+    # (a ring's hole) still scores 0.
+    prior = np.minimum(geo_score, np.maximum(colour, smooth * np.sqrt(colour)))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     centre = np.exp(-(((xx / w - 0.5) / 0.45) ** 2 + ((yy / h - 0.5) / 0.45) ** 2))
-    prior = np.minimum(colour, geo_score) * (0.4 + 0.6 * centre)
+    prior *= 0.4 + 0.6 * centre
     return prior.astype(np.float32), background

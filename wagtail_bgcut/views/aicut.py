@@ -38,8 +38,8 @@ from .files import save_as_new_image
 
 SESSION_KEY = "wagtail_bgcut_aicut"
 OVERLAY_MAX_SIDE = 800
-_CACHE_SIZE = 16
-_RESULTS_PER_SESSION = 32
+_CACHE_SIZE = 4  # local handles hold a decoded image: keep few
+_RESULTS_PER_SESSION = 8
 
 _handles: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _handles_lock = threading.Lock()

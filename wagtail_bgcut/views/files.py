@@ -67,10 +67,14 @@ def replace_file(image: Any, data: bytes, fmt: str, user: Any, preset: str) -> N
         "original_height": image.height,
         "original_size": image.file_size,
         "original_hash": image.file_hash,
+        "original_focal_point": _focal_point(image),
         "preset": preset,
     }
     image.file = ImageFile(io.BytesIO(data), name=cutout_filename(image, fmt))
     image._set_image_file_metadata()
+    if (image.width, image.height) != (original["original_width"], original["original_height"]):
+        # A cropped cut-out (autocrop, smaller preset): the old focal point would be misplaced.
+        _set_focal_point(image, None)
     with transaction.atomic():
         image.save()
         log(
@@ -112,6 +116,7 @@ def restore_original(image: Any, user: Any) -> str:
     image.file = name
     if data.get("original_width") and data.get("original_height"):
         image.width, image.height = data["original_width"], data["original_height"]
+    _set_focal_point(image, data.get("original_focal_point"))
     image.file_size = data.get("original_size") or None
     image.file_hash = data.get("original_hash") or ""
     with transaction.atomic():
@@ -133,3 +138,16 @@ def _delete_if_unused(storage: Any, name: str) -> None:
 
     if name and not name_in_use(name) and storage.exists(name):
         storage.delete(name)
+
+
+_FOCAL_FIELDS = ("focal_point_x", "focal_point_y", "focal_point_width", "focal_point_height")
+
+
+def _focal_point(image: Any) -> list[int | None]:
+    return [getattr(image, name, None) for name in _FOCAL_FIELDS]
+
+
+def _set_focal_point(image: Any, values: list[int | None] | None) -> None:
+    values = values if values and len(values) == len(_FOCAL_FIELDS) else [None] * 4
+    for name, value in zip(_FOCAL_FIELDS, values, strict=True):
+        setattr(image, name, value)

@@ -47,6 +47,9 @@ class StatusView(ForbiddenIsForbidden, WagtailAdminTemplateMixin, TemplateView):
     page_title = gettext_lazy("Background removal")
     header_icon = "image"
 
+    def get_breadcrumbs_items(self):
+        return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page_title}]
+
     def get(self, request, *args, **kwargs):
         if not user_can_change_any_image(request.user):
             raise PermissionDenied

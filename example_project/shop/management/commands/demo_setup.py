@@ -33,6 +33,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo ready on http://127.0.0.1:8000/"))
         self.stdout.write("  admin:     http://127.0.0.1:8000/admin/")
+        self.stdout.write("  upload:    http://127.0.0.1:8000/upload/ (direct browser uploads)")
         self.stdout.write(f"  login:     {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
 
     def _admin(self):

@@ -32,6 +32,9 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+# Wagtail's apps and the storages, as the test settings have them.
+from tests import wagtail_project  # noqa: E402
+
 
 def configure(workdir: Path) -> None:
     settings.configure(
@@ -42,32 +45,14 @@ def configure(workdir: Path) -> None:
         DATABASES={
             "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(workdir / "db.sqlite3")}
         },
-        INSTALLED_APPS=[
-            "wagtail_bgcut",
-            "wagtail.images",
-            "wagtail.documents",
-            "wagtail.users",
-            "wagtail.admin",
-            "wagtail",
-            "taggit",
-            "modelcluster",
-            "django.contrib.admin",
-            "django.contrib.auth",
-            "django.contrib.contenttypes",
-            "django.contrib.sessions",
-            "django.contrib.messages",
-            "django.contrib.staticfiles",
-        ],
+        INSTALLED_APPS=["wagtail_bgcut", *wagtail_project.APPS],
         TEMPLATES=[
             {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
         ],
         MEDIA_ROOT=str(workdir / "media"),
         MEDIA_URL="/media/",
         STATIC_URL="/static/",
-        STORAGES={
-            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        },
+        STORAGES=wagtail_project.STORAGES,
         TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
         WAGTAIL_SITE_NAME="bench",
         WAGTAIL_BGCUT={

@@ -2,7 +2,8 @@
 
 Tests that touch the database are marked ``postgres`` automatically, so ``make test`` runs them a
 second time with ``BGCUT_TEST_DB=postgres``. Without a PostgreSQL server they skip with the reason,
-except under ``CI=true``, where a missing server is a failure.
+except under ``CI=true``, where a missing server is a failure. Tests marked ``browser`` follow the
+same rule for Debian's chromium (tests/browser.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import socket
 
 import pytest
+
+from tests.browser import skip_without_chromium
 
 USING_POSTGRES = os.environ.get("BGCUT_TEST_DB") == "postgres"
 
@@ -29,6 +32,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("django_db") or "db" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+    skip_without_chromium(items)
     if not USING_POSTGRES or _postgres_reachable():
         return
     if os.environ.get("CI") == "true":

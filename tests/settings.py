@@ -3,6 +3,8 @@
 import os
 import tempfile
 
+from tests import wagtail_project
+
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -32,24 +34,7 @@ else:
         }
     }
 
-INSTALLED_APPS = [
-    "wagtail_bgcut",
-    "tests.testapp",
-    "django_tasks_db",
-    "wagtail.images",
-    "wagtail.documents",
-    "wagtail.users",
-    "wagtail.admin",
-    "wagtail",
-    "taggit",
-    "modelcluster",
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-]
+INSTALLED_APPS = ["wagtail_bgcut", "tests.testapp", "django_tasks_db", *wagtail_project.APPS]
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,10 +63,7 @@ TEMPLATES = [
 MEDIA_ROOT = tempfile.mkdtemp(prefix="bgcut-test-media-")
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+STORAGES = wagtail_project.STORAGES
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WAGTAIL_SITE_NAME = "bgcut tests"
 WAGTAILADMIN_BASE_URL = "http://testserver"

@@ -4,15 +4,12 @@
   editor with the same rights on another collection ("Press"); all can use the admin.
 - ``shop_image``: a small synthetic photo (a red disc on grey) in the "Shop" collection.
 
-Browser tests (marked ``browser``) skip when Debian's chromium is missing, except under CI=true,
-where a missing browser is a failure.
+Browser tests (marked ``browser``) launch chromium through tests/browser.py.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import shutil
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -20,19 +17,7 @@ from django.core.files.images import ImageFile
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
-
-
-def pytest_collection_modifyitems(config, items):
-    if os.path.exists(CHROMIUM) or not any(i.get_closest_marker("browser") for i in items):
-        return
-    if os.environ.get("CI") == "true":
-        raise pytest.UsageError(f"CI=true but {CHROMIUM} is missing (scripts/ensure-browser.sh).")
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing (Debian package chromium)")
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(skip)
 
 
 def photo_bytes(width: int = 96, height: int = 72, *, seed: int = 0) -> bytes:
@@ -127,8 +112,3 @@ def run_on_commit(django_capture_on_commit_callbacks):
 def read_file(fieldfile) -> bytes:
     with fieldfile.storage.open(fieldfile.name, "rb") as fh:
         return fh.read()
-
-
-@pytest.fixture
-def chromium_path() -> str:
-    return shutil.which("chromium") or CHROMIUM

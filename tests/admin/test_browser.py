@@ -16,7 +16,9 @@ from django.core.files.images import ImageFile
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from .conftest import CHROMIUM, PASSWORD, read_file
+from tests.browser import chromium_page
+
+from .conftest import PASSWORD, read_file
 
 pytestmark = [
     pytest.mark.browser,
@@ -44,7 +46,6 @@ def big_photo() -> bytes:
 
 @pytest.fixture
 def browser_settings(settings):
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright runs its own loop
     settings.ROOT_URLCONF = "tests.admin.urls"
     settings.WAGTAILADMIN_BASE_URL = "http://127.0.0.1"
     return settings
@@ -52,27 +53,19 @@ def browser_settings(settings):
 
 @pytest.fixture
 def page(browser_settings, live_server):
-    from playwright.sync_api import sync_playwright
+    with chromium_page(
+        timeout_ms=TIMEOUT_MS, viewport={"width": 1200, "height": 820}, locale="en-GB"
+    ) as tab:
+        yield tab
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        context = browser.new_context(viewport={"width": 1200, "height": 820}, locale="en-GB")
-        tab = context.new_page()
-        tab.set_default_timeout(TIMEOUT_MS)
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
+
+def log_in(page, live_server, user) -> None:
+    """Sign in through the admin's login form, as a person would."""
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name='username']", user.username)
+    page.fill("input[name='password']", PASSWORD)
+    page.click("button[type='submit']")
+    page.wait_for_url(f"{live_server.url}/admin/")
 
 
 def shot(page, name: str) -> None:
@@ -115,12 +108,7 @@ def test_editor_removes_a_background_refines_it_and_saves_a_new_image(
     image.tags.add("toys")
     original_name = image.file.name
 
-    # Log in.
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name='username']", editor.username)
-    page.fill("input[name='password']", PASSWORD)
-    page.click("button[type='submit']")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, editor)
 
     # Open the image, then "Remove background".
     page.goto(f"{live_server.url}/admin/images/{image.pk}/")
@@ -221,11 +209,7 @@ def test_bulk_action_and_status_page_with_the_api_backend(
     pipeline.process_now(broken, ["full"])
     assert Cutout.objects.get().status == Cutout.Status.FAILED
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name='username']", superuser.username)
-    page.fill("input[name='password']", PASSWORD)
-    page.click("button[type='submit']")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, superuser)
 
     page.goto(
         f"{live_server.url}/admin/bulk/wagtailimages/image/bgcut_remove_background/"
@@ -260,11 +244,7 @@ def test_a_late_reply_for_an_older_request_is_ignored(page, live_server, editor,
     import json as jsonlib
 
     image = make_image("Slow ball", seed=3)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name='username']", editor.username)
-    page.fill("input[name='password']", PASSWORD)
-    page.click("button[type='submit']")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, editor)
 
     held = []
 
@@ -313,11 +293,7 @@ def test_with_a_worker_backend_the_page_shows_progress_then_the_cut_out(
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     image = make_image("Queued ball", seed=4)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name='username']", editor.username)
-    page.fill("input[name='password']", PASSWORD)
-    page.click("button[type='submit']")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, editor)
 
     page.goto(f"{live_server.url}/admin/bgcut/images/{image.pk}/")
     page.click("[data-bgcut-start]")

@@ -13,14 +13,13 @@ need the emulator's controls (fault injection, setting credits, forcing expiry) 
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw
 
+from tests.images import red_disc
 from wagtail_bgcut.client import BackgroundCutClient
 from wagtail_bgcut.testing import EmulatorServer
 
@@ -39,12 +38,7 @@ NO_LIVE_KEY = "set BGCUT_LIVE_API_KEY to run the contract tests against the real
 
 def make_image(fmt: str = "PNG", size: tuple[int, int] = (96, 72)) -> bytes:
     """A red disc on white: an obvious subject with a plain background."""
-    img = Image.new("RGB", size, "white")
-    w, h = size
-    ImageDraw.Draw(img).ellipse((w // 4, h // 6, 3 * w // 4, 5 * h // 6), fill=(220, 20, 20))
-    out = io.BytesIO()
-    img.save(out, fmt)
-    return out.getvalue()
+    return red_disc(fmt, size)
 
 
 @dataclass

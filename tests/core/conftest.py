@@ -32,15 +32,50 @@ def make_image_bytes(
     background: tuple[int, int, int] = (235, 235, 235),
     fmt: str = "PNG",
     seed: int = 0,
+    quality: int | None = None,
 ) -> bytes:
-    """A subject (ellipse) on a plain background; ``seed`` moves it, so bytes differ per seed."""
+    """A subject (ellipse) on a plain background; ``seed`` moves it, so bytes differ per seed.
+
+    ``quality`` is passed to Pillow for lossy formats; None keeps Pillow's default.
+    """
     img = PILImage.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(img)
     dx = seed % 7
     draw.ellipse((width // 4 + dx, height // 5, 3 * width // 4 + dx, 4 * height // 5), fill=colour)
     buf = io.BytesIO()
-    img.save(buf, format=fmt)
+    img.save(buf, format=fmt, **({} if quality is None else {"quality": quality}))
     return buf.getvalue()
+
+
+YELLOW = (230, 200, 30)
+BLUE = (40, 120, 200)
+
+
+def disc_jpeg(
+    width: int = 96,
+    height: int = 64,
+    *,
+    colour: tuple[int, int, int] = YELLOW,
+    background: tuple[int, int, int] = BLUE,
+) -> bytes:
+    """A yellow disc on blue as a JPEG: the local engine cuts it out in a fraction of a second."""
+    return make_image_bytes(
+        width, height, colour=colour, background=background, fmt="JPEG", quality=90
+    )
+
+
+def save_image(title: str = "Yellow disc", data: bytes | None = None, name: str = "disc.jpg"):
+    """Save a Wagtail image from bytes (``disc_jpeg()`` by default), plainly.
+
+    Unlike ``make_wagtail_image``, on-commit callbacks are left to the test's transaction (so they
+    do not run in a plain ``django_db`` test), and the file is set after the image is made.
+    """
+    from wagtail.images import get_image_model
+
+    image = get_image_model()(title=title)
+    image.file = ImageFile(io.BytesIO(data or disc_jpeg()), name=name)
+    image.save()
+    return image
 
 
 @pytest.fixture

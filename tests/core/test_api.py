@@ -12,7 +12,6 @@ from django.core.files.images import ImageFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image as PILImage
-from PIL import ImageDraw
 from wagtail.images import get_image_model
 
 import wagtail_bgcut
@@ -21,32 +20,16 @@ from wagtail_bgcut.api import CutoutResult, get_cutout, prefetch_cutouts
 from wagtail_bgcut.exceptions import UnknownPreset
 from wagtail_bgcut.models import Cutout
 
+from .conftest import disc_jpeg, save_image
+
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def jpeg_bytes(width: int = 96, height: int = 64, colour=(230, 200, 30), seed: int = 0) -> bytes:
-    """A yellow disc on blue: the local engine cuts it out in a fraction of a second."""
-    img = PILImage.new("RGB", (width, height), (40, 120, 200 - seed % 150))
-    ImageDraw.Draw(img).ellipse(
-        (width // 4, height // 5, width * 3 // 4, height * 4 // 5), fill=colour
-    )
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=90)
-    return buf.getvalue()
-
-
-def make_image(title: str = "Yellow disc", data: bytes | None = None, name: str = "disc.jpg"):
-    image = get_image_model()(title=title)
-    image.file = ImageFile(io.BytesIO(data or jpeg_bytes()), name=name)
-    image.save()
-    return image
 
 
 def test_not_ready_falls_back_to_the_original_and_queues_the_work(
     django_capture_on_commit_callbacks,
 ):
-    image = make_image()
+    image = save_image()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         result = get_cutout(image, "full")
     assert result.ready is False
@@ -61,7 +44,7 @@ def test_not_ready_falls_back_to_the_original_and_queues_the_work(
 
 
 def test_ready_cutout_gives_its_own_url_and_size():
-    image = make_image()
+    image = save_image()
     pipeline.process_now(image, ["full", "thumbnail"])
     full = get_cutout(image, "full")
     thumb = get_cutout(image, "thumbnail")
@@ -78,7 +61,7 @@ def test_ready_cutout_gives_its_own_url_and_size():
 
 
 def test_fieldfile_sources_work_and_have_empty_default_alt():
-    image = make_image()
+    image = save_image()
     pipeline.process_now(image.file, ["full"])
     result = get_cutout(image.file, "full")
     assert result.ready
@@ -87,9 +70,9 @@ def test_fieldfile_sources_work_and_have_empty_default_alt():
 
 
 def test_identical_bytes_share_one_cutout():
-    data = jpeg_bytes()
-    first = make_image("First", data, "a.jpg")
-    second = make_image("Second", data, "b.jpg")
+    data = disc_jpeg()
+    first = save_image("First", data, "a.jpg")
+    second = save_image("Second", data, "b.jpg")
     pipeline.process_now(first, ["full"])
     pipeline.process_now(second, ["full"])
     assert Cutout.objects.count() == 1
@@ -97,7 +80,7 @@ def test_identical_bytes_share_one_cutout():
 
 
 def test_unknown_preset_names_the_known_ones():
-    image = make_image()
+    image = save_image()
     with pytest.raises(UnknownPreset) as excinfo:
         get_cutout(image, "nope")
     assert "'nope'" in str(excinfo.value)
@@ -111,14 +94,14 @@ def test_not_an_image_is_a_clear_type_error():
 
 def test_process_on_render_makes_the_cutout_now(settings):
     settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "PROCESS_ON_RENDER": True}
-    image = make_image()
+    image = save_image()
     result = get_cutout(image, "full")
     assert result.ready
     assert Cutout.objects.get().status == Cutout.Status.DONE
 
 
 def test_failed_cutout_is_not_retried_by_a_page_view(django_capture_on_commit_callbacks):
-    image = make_image()
+    image = save_image()
     with django_capture_on_commit_callbacks(execute=False):
         get_cutout(image, "full")
     Cutout.objects.update(status=Cutout.Status.FAILED, error="Boom", attempts=3)
@@ -131,12 +114,12 @@ def test_failed_cutout_is_not_retried_by_a_page_view(django_capture_on_commit_ca
 
 
 def test_prefetch_100_images_costs_one_query_and_rendering_none():
-    data = jpeg_bytes()
-    first = make_image("Product 0", data, "p0.jpg")
+    data = disc_jpeg()
+    first = save_image("Product 0", data, "p0.jpg")
     pipeline.process_now(first, ["full", "thumbnail"])
     # 99 more images with the same bytes: hashed (SourceFile rows) and sharing the cut-outs.
     for i in range(1, 100):
-        image = make_image(f"Product {i}", data, f"p{i}.jpg")
+        image = save_image(f"Product {i}", data, f"p{i}.jpg")
         pipeline.process_now(image, ["full", "thumbnail"])
     images = list(get_image_model().objects.order_by("pk"))
     assert len(images) == 100
@@ -152,7 +135,7 @@ def test_prefetch_100_images_costs_one_query_and_rendering_none():
 
 def test_listing_with_the_images_query_costs_at_most_two(django_assert_max_num_queries):
     for i in range(3):
-        image = make_image(f"P{i}", jpeg_bytes(seed=i * 40), f"p{i}.jpg")
+        image = save_image(f"P{i}", disc_jpeg(background=(40, 120, 200 - i * 40)), f"p{i}.jpg")
         pipeline.process_now(image, ["thumbnail"])
     with django_assert_max_num_queries(2):
         images = prefetch_cutouts(get_image_model().objects.all(), "thumbnail")
@@ -161,7 +144,7 @@ def test_listing_with_the_images_query_costs_at_most_two(django_assert_max_num_q
 
 
 def test_prefetch_remembers_missing_cutouts_too(django_capture_on_commit_callbacks):
-    image = make_image()
+    image = save_image()
     prefetch_cutouts([image, None], "full")
     with CaptureQueriesContext(connection) as queries:
         result = get_cutout(image, "full", request=False)
@@ -170,10 +153,12 @@ def test_prefetch_remembers_missing_cutouts_too(django_capture_on_commit_callbac
 
 
 def test_a_changed_file_is_never_answered_from_the_old_lookup():
-    image = make_image()
+    image = save_image()
     pipeline.process_now(image, ["full"])
     before = get_cutout(image, "full")
-    image.file = ImageFile(io.BytesIO(jpeg_bytes(seed=90, colour=(200, 30, 30))), name="red.jpg")
+    image.file = ImageFile(
+        io.BytesIO(disc_jpeg(colour=(200, 30, 30), background=(40, 120, 110))), name="red.jpg"
+    )
     image.save()
     pipeline.process_now(image, ["full"])
     after = get_cutout(image, "full")

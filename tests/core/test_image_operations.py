@@ -8,7 +8,6 @@ import pytest
 from django.core.files.images import ImageFile
 from django.template import Context, Template
 from PIL import Image as PILImage
-from PIL import ImageDraw
 from wagtail.images import get_image_model
 from wagtail.images.exceptions import InvalidFilterSpecError
 
@@ -22,24 +21,17 @@ from wagtail_bgcut.image_operations import (
 from wagtail_bgcut.models import Cutout
 from wagtail_bgcut.presets import register_preset, unregister_preset
 
+from .conftest import YELLOW, disc_jpeg, save_image
+
 pytestmark = pytest.mark.django_db
 
 
-def jpeg_bytes(width: int = 120, height: int = 80, colour=(230, 200, 30)) -> bytes:
-    img = PILImage.new("RGB", (width, height), (40, 120, 200))
-    ImageDraw.Draw(img).ellipse(
-        (width // 4, height // 5, width * 3 // 4, height * 4 // 5), fill=colour
-    )
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=90)
-    return buf.getvalue()
+def jpeg_bytes(width: int = 120, height: int = 80, colour=YELLOW) -> bytes:
+    return disc_jpeg(width, height, colour=colour)
 
 
 def make_image(title: str = "Disc", data: bytes | None = None, name: str = "disc.jpg"):
-    image = get_image_model()(title=title)
-    image.file = ImageFile(io.BytesIO(data or jpeg_bytes()), name=name)
-    image.save()
-    return image
+    return save_image(title, data or jpeg_bytes(), name)
 
 
 def open_rendition(rendition) -> PILImage.Image:

@@ -1,13 +1,11 @@
 """Fixtures for the direct-upload tests: users, a clean cache, a recording client, small photos.
 
-Browser tests (marked ``browser``) skip when Debian's chromium is missing, except under CI=true,
-where a missing browser is a failure.
+Browser tests (marked ``browser``) launch chromium through tests/browser.py.
 """
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -16,20 +14,7 @@ from PIL import Image, ImageDraw
 
 from wagtail_bgcut.testing.pytest_plugin import API_KEY
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
-
-
-def pytest_collection_modifyitems(config, items):
-    if os.path.exists(CHROMIUM):
-        return
-    mine = [i for i in items if i.get_closest_marker("browser") and "direct_upload" in str(i.path)]
-    if not mine:
-        return
-    if os.environ.get("CI") == "true":
-        raise pytest.UsageError(f"CI=true but {CHROMIUM} is missing (scripts/ensure-browser.sh).")
-    for item in mine:
-        item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is missing (Debian package chromium)"))
 
 
 def photo_bytes(width: int = 96, height: int = 72, *, fmt: str = "PNG", seed: int = 0) -> bytes:

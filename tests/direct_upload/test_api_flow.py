@@ -108,6 +108,18 @@ def test_the_same_bytes_again_reuse_the_stored_cutout(flow, bgcut_server):
     assert Cutout.objects.count() == 1
 
 
+def signed_ticket(flow, user, *, now: float | None = None) -> str:
+    """A ticket for ``flow``'s upload, signed with the current SECRET_KEY (issued at ``now``)."""
+    return tokens.issue_ticket(
+        binding=f"u:{user.pk}",
+        presets=["full"],
+        access_token=flow.grant["token"],
+        mode="api",
+        ttl=300,
+        now=now,
+    ).sign()
+
+
 def test_replayed_finalize_is_refused_and_stores_nothing(flow):
     result = _processed(flow)
     assert flow.finalize(result).status_code == 200
@@ -128,13 +140,7 @@ def test_forged_ticket_is_refused_and_stores_nothing(flow, settings, user):
     assert response.json()["detail"] == "The upload ticket was not issued by this site."
     # A well-formed ticket signed with another site's secret is refused the same way.
     settings.SECRET_KEY = "another-site"
-    other = tokens.issue_ticket(
-        binding=f"u:{user.pk}",
-        presets=["full"],
-        access_token=flow.grant["token"],
-        mode="api",
-        ttl=300,
-    ).sign()
+    other = signed_ticket(flow, user)
     settings.SECRET_KEY = "tests-only-not-secret"
     assert flow.finalize(result, ticket=other).status_code == 403
     assert snapshot() == before
@@ -144,14 +150,7 @@ def test_forged_ticket_is_refused_and_stores_nothing(flow, settings, user):
 
 def test_expired_ticket_is_refused_and_stores_nothing(flow, user):
     result = _processed(flow)
-    expired = tokens.issue_ticket(
-        binding=f"u:{user.pk}",
-        presets=["full"],
-        access_token=flow.grant["token"],
-        mode="api",
-        ttl=300,
-        now=time.time() - 301,
-    ).sign()
+    expired = signed_ticket(flow, user, now=time.time() - 301)
     before = snapshot()
     response = flow.finalize(result, ticket=expired)
     assert response.status_code == 403

@@ -7,16 +7,15 @@ the cut-out and shows it. The API key must appear nowhere in what the browser re
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.test import Client
 from wagtail.images import get_image_model
 
+from tests.browser import chromium_page
 from wagtail_bgcut.models import Cutout
 from wagtail_bgcut.testing.pytest_plugin import API_KEY
 
-from .conftest import CHROMIUM, photo_bytes
+from .conftest import photo_bytes
 
 pytestmark = [
     pytest.mark.browser,
@@ -38,34 +37,12 @@ def root_collection(transactional_db):
 
 @pytest.fixture
 def browser_page(settings, live_server, user, root_collection):
-    from playwright.sync_api import sync_playwright
-
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright runs its own loop
     client = Client()
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        context = browser.new_context()
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-        )
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}
+    with chromium_page(timeout_ms=TIMEOUT_MS, cookies=[cookie]) as page:
+        yield page
 
 
 def test_upload_through_the_widget_stores_and_shows_the_cutout(

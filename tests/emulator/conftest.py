@@ -6,29 +6,19 @@ before each test), so they exercise the fixture users get as well.
 
 from __future__ import annotations
 
-import io
-
 import pytest
 import requests
-from PIL import Image, ImageDraw
+
+from tests.images import decode, red_disc
+
+__all__ = ["HEIGHT", "SUBJECT", "WIDTH", "Api", "decode", "detail", "make_image"]
 
 WIDTH, HEIGHT = 64, 48
 SUBJECT = (16, 8, 48, 40)  # a red disc on white, centred
 
 
 def make_image(fmt: str = "PNG", size: tuple[int, int] = (WIDTH, HEIGHT)) -> bytes:
-    img = Image.new("RGB", size, "white")
-    w, h = size
-    ImageDraw.Draw(img).ellipse((w // 4, h // 6, 3 * w // 4, 5 * h // 6), fill=(220, 20, 20))
-    out = io.BytesIO()
-    img.save(out, fmt)
-    return out.getvalue()
-
-
-def decode(data: bytes) -> Image.Image:
-    img = Image.open(io.BytesIO(data))
-    img.load()
-    return img
+    return red_disc(fmt, size)
 
 
 @pytest.fixture

@@ -10,6 +10,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from tests.images import decode
+
+__all__ = ["BG", "RED", "cutout", "decode", "disc_photo", "encode", "iou", "png_bomb"]
+
 BG = (205, 210, 220)
 RED = (200, 30, 30)
 
@@ -18,12 +22,6 @@ def encode(img: Image.Image, fmt: str, **params) -> bytes:
     out = io.BytesIO()
     img.save(out, fmt, **params)
     return out.getvalue()
-
-
-def decode(data: bytes) -> Image.Image:
-    img = Image.open(io.BytesIO(data))
-    img.load()
-    return img
 
 
 def disc_photo(

@@ -8,7 +8,7 @@ so the pipeline never knows which engine it talks to. A step a subclass forgot r
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ __all__ = [
     "Output",
     "UploadRef",
     "get_backend",
+    "render_outputs",
 ]
 
 
@@ -62,6 +63,29 @@ class Output:
             raise ValueError("Output has neither data nor path.")
         with open(self.path, "rb") as fh:
             return fh.read()
+
+
+def render_outputs(
+    variants: Sequence[Variant], cutout_for: Callable[[Variant], Any]
+) -> dict[str, Output]:
+    """Render every variant, by name, from the RGBA cut-out ``cutout_for(variant)`` returns.
+
+    One place turns the shared renderer's result into ``Output``, so offline engines differ only
+    in how they find the subject, never in sizes, formats or content types.
+    """
+    from ..imaging import render_variant
+
+    outputs: dict[str, Output] = {}
+    for variant in variants:
+        rendered = render_variant(cutout_for(variant), variant)
+        outputs[variant.variant_name] = Output(
+            format=rendered.format,
+            width=rendered.width,
+            height=rendered.height,
+            content_type=rendered.content_type,
+            data=rendered.data,
+        )
+    return outputs
 
 
 @dataclass(frozen=True)

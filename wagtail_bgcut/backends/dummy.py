@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..variants import Variant
-from .base import BackendResult, BaseBackend, Output, UploadRef
+from .base import BackendResult, BaseBackend, UploadRef, render_outputs
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class DummyBackend(BaseBackend):
         *,
         upload: UploadRef | None = None,
     ) -> BackendResult:
-        from ..imaging import open_image, render_variant
+        from ..imaging import open_image
 
         digest = hashlib.sha256(source_bytes).hexdigest()
         with self._lock:
@@ -71,16 +71,7 @@ class DummyBackend(BaseBackend):
         if failure is not None:
             raise failure
         image = open_image(source_bytes).convert("RGBA")
-        outputs = {}
-        for variant in variants:
-            rendered = render_variant(image, variant)
-            outputs[variant.variant_name] = Output(
-                format=rendered.format,
-                width=rendered.width,
-                height=rendered.height,
-                content_type=rendered.content_type,
-                data=rendered.data,
-            )
+        outputs = render_outputs(variants, lambda variant: image)
         return BackendResult(outputs=outputs, credits=0.0, upload=None)
 
     def ai_cut_start(self, source_bytes: bytes) -> Any:

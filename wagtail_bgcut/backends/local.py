@@ -14,7 +14,7 @@ from typing import Any
 
 from ..conf import bgcut_settings
 from ..variants import Variant
-from .base import BackendError, BackendResult, BaseBackend, Output, UploadRef
+from .base import BackendError, BackendResult, BaseBackend, UploadRef, render_outputs
 
 
 class LocalBackend(BaseBackend):
@@ -47,25 +47,20 @@ class LocalBackend(BaseBackend):
         *,
         upload: UploadRef | None = None,
     ) -> BackendResult:
-        from ..imaging import remove_background, render_variant
+        from ..imaging import remove_background
 
         image = self._open(source_bytes)
         cutouts: dict[str, Any] = {}
-        outputs: dict[str, Output] = {}
-        for variant in variants:
+
+        def cutout_for(variant: Variant) -> Any:
             cut = cutouts.get(variant.quality)
             if cut is None:
                 cut = cutouts[variant.quality] = remove_background(
                     image, **self._engine_kwargs(variant)
                 )
-            rendered = render_variant(cut, variant)
-            outputs[variant.variant_name] = Output(
-                format=rendered.format,
-                width=rendered.width,
-                height=rendered.height,
-                content_type=rendered.content_type,
-                data=rendered.data,
-            )
+            return cut
+
+        outputs = render_outputs(variants, cutout_for)
         return BackendResult(outputs=outputs, credits=0.0, upload=None)
 
     def _engine_kwargs(self, variant: Variant) -> dict[str, Any]:

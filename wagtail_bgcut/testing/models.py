@@ -23,6 +23,16 @@ from wagtail_bgcut.variants import Variant, estimate_credits
 
 from .ratelimit import RateLimiter
 
+# The account a new emulator starts with: EmulatorState, EmulatorServer and the command line
+# (python -m wagtail_bgcut.testing.server) all take their defaults from here.
+DEFAULT_API_KEY = "test-key"
+DEFAULT_CREDITS: float = 100
+DEFAULT_URL_TTL: float = 600  # seconds result URLs live
+DEFAULT_UPLOAD_TTL: float = 3600  # seconds uploads live
+DEFAULT_TOKEN_TTL: float = 300  # seconds tokens live
+DEFAULT_RATE_LIMIT = 40  # requests per minute per key
+DEFAULT_RATE_LIMIT_MAX = 500
+
 DEFAULT_PRICING: dict[str, float] = {
     # remove-bg: per variant, plus a surcharge per variant with autocrop (documented: +0.5).
     "variant": 1.0,
@@ -123,13 +133,13 @@ class EmulatorState:
     def __init__(
         self,
         *,
-        api_key: str = "test-key",
-        credits: float = 100,
-        url_ttl: float = 600,
-        upload_ttl: float = 3600,
-        token_ttl: float = 300,
-        rate_limit: int | None = 40,
-        rate_limit_max: int | None = 500,
+        api_key: str = DEFAULT_API_KEY,
+        credits: float = DEFAULT_CREDITS,
+        url_ttl: float = DEFAULT_URL_TTL,
+        upload_ttl: float = DEFAULT_UPLOAD_TTL,
+        token_ttl: float = DEFAULT_TOKEN_TTL,
+        rate_limit: int | None = DEFAULT_RATE_LIMIT,
+        rate_limit_max: int | None = DEFAULT_RATE_LIMIT_MAX,
         pricing: dict[str, float] | None = None,
     ):
         unknown = set(pricing or {}) - set(DEFAULT_PRICING)

@@ -20,7 +20,18 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import EmulatorApp
 from .faults import _UNSET, Fault, FaultInjector
-from .models import Charge, EmulatorState, LoggedRequest
+from .models import (
+    DEFAULT_API_KEY,
+    DEFAULT_CREDITS,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_RATE_LIMIT_MAX,
+    DEFAULT_TOKEN_TTL,
+    DEFAULT_UPLOAD_TTL,
+    DEFAULT_URL_TTL,
+    Charge,
+    EmulatorState,
+    LoggedRequest,
+)
 
 logger = logging.getLogger("wagtail_bgcut.testing")
 
@@ -52,13 +63,13 @@ class EmulatorServer:
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        api_key: str = "test-key",
-        credits: float = 100,
-        url_ttl: float = 600,
-        upload_ttl: float = 3600,
-        token_ttl: float = 300,
-        rate_limit: int | None = 40,
-        rate_limit_max: int | None = 500,
+        api_key: str = DEFAULT_API_KEY,
+        credits: float = DEFAULT_CREDITS,
+        url_ttl: float = DEFAULT_URL_TTL,
+        upload_ttl: float = DEFAULT_UPLOAD_TTL,
+        token_ttl: float = DEFAULT_TOKEN_TTL,
+        rate_limit: int | None = DEFAULT_RATE_LIMIT,
+        rate_limit_max: int | None = DEFAULT_RATE_LIMIT_MAX,
         pricing: dict[str, float] | None = None,
         *,
         verbose: bool = False,
@@ -235,15 +246,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    parser.add_argument("--api-key", default="test-key")
-    parser.add_argument("--credits", type=float, default=100)
-    parser.add_argument("--url-ttl", type=float, default=600, help="seconds result URLs live")
-    parser.add_argument("--upload-ttl", type=float, default=3600, help="seconds uploads live")
-    parser.add_argument("--token-ttl", type=float, default=300, help="seconds tokens live")
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    parser.add_argument("--credits", type=float, default=DEFAULT_CREDITS)
     parser.add_argument(
-        "--rate-limit", type=int, default=40, help="requests per minute per key; 0 disables"
+        "--url-ttl", type=float, default=DEFAULT_URL_TTL, help="seconds result URLs live"
     )
-    parser.add_argument("--rate-limit-max", type=int, default=500)
+    parser.add_argument(
+        "--upload-ttl", type=float, default=DEFAULT_UPLOAD_TTL, help="seconds uploads live"
+    )
+    parser.add_argument(
+        "--token-ttl", type=float, default=DEFAULT_TOKEN_TTL, help="seconds tokens live"
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=DEFAULT_RATE_LIMIT,
+        help="requests per minute per key; 0 disables",
+    )
+    parser.add_argument("--rate-limit-max", type=int, default=DEFAULT_RATE_LIMIT_MAX)
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)

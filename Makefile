@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test test-sqlite test-postgres lint format bench clean services
+.PHONY: demo test test-sqlite test-postgres test-wagtail74 lint format bench clean services
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,14 +31,26 @@ services:
 	@scripts/ensure-services.sh
 	@scripts/ensure-browser.sh
 
-# The whole suite: lint, then every test on SQLite, then the database-facing tests on PostgreSQL.
-test: $(VENV)/.dev-installed services lint test-sqlite test-postgres
+# The whole suite: lint, then every test on SQLite, then the database-facing tests on PostgreSQL,
+# then every test again on Wagtail 7.4 LTS (the oldest supported release) in a second virtualenv.
+test: $(VENV)/.dev-installed services lint test-sqlite test-postgres test-wagtail74
 
 test-sqlite: $(VENV)/.dev-installed
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test-postgres: $(VENV)/.dev-installed
 	BGCUT_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider -m postgres
+
+VENV74 := .venv-wagtail74
+
+$(VENV74)/.dev-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV74)
+	$(VENV74)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV74)/bin/python -m pip install --quiet -e ".[dev]" "wagtail>=7.4,<7.5" "Django>=5.2,<5.3"
+	touch $@
+
+test-wagtail74: $(VENV74)/.dev-installed
+	$(VENV74)/bin/pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -54,4 +66,4 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/render.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info example_project/db.sqlite3 example_project/media
+	rm -rf $(VENV) $(VENV74) build *.egg-info example_project/db.sqlite3 example_project/media

@@ -16,7 +16,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("taggit", "0006_rename_taggeditem_content_type_object_id_taggit_tagg_content_8fc721_idx"),
-        ("wagtailcore", "0098_apitoken"),
+        # 0097, not 8.0's 0098: the app supports Wagtail 7.4 LTS, which stops at 0097.
+        ("wagtailcore", "0097_baselogentry_uuid_action_timestamp_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -46,7 +46,17 @@ def chromium_page(
     # Playwright runs an event loop in the test's thread; without this, the test's own ORM calls
     # would raise SynchronousOnlyOperation.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from django.db import connections
+
+    # While Playwright's event loop runs in this thread, Django keeps its connections in a
+    # context-local store (asgiref's thread-critical Local), so ORM calls in the test would open a
+    # second connection: one that sees neither the test's transaction nor ever gets closed, and that
+    # keeps PostgreSQL from dropping the test database at the end. Give that store this thread's
+    # own connections.
+    own = {alias: connections[alias] for alias in connections}
     with sync_playwright() as p:
+        for alias, connection in own.items():
+            connections[alias] = connection
         browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         context = browser.new_context(**context_options)
         try:

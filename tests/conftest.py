@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 
 import pytest
 
@@ -43,3 +44,39 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="no PostgreSQL server on 127.0.0.1:5432")
     for item in items:
         item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, checked at session end: nothing else may still hold it.
+
+    A connection left open (by a thread, or a second one of the test's own thread such as Django
+    opens while Playwright's event loop runs; see tests/browser.py) makes the drop fail with
+    "being accessed by other users" and leaves the test database behind. Under
+    BGCUT_TEST_DB=postgres such connections fail the session with their query text; they are
+    terminated first so the database is still dropped.
+    """
+    yield
+    if not USING_POSTGRES:
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, application_name, state, query FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        others = cursor.fetchall()
+        for pid, *_ in others:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    if others:
+        threads = sorted(t.name for t in threading.enumerate() if t is not threading.main_thread())
+        lines = "\n".join(
+            f"  pid {pid} ({app or 'no application_name'}, {state}): {query}"
+            for pid, app, state, query in others
+        )
+        pytest.fail(
+            f"{len(others)} other connection(s) still open on the test database at session end "
+            f"(threads alive: {threads}):\n{lines}",
+            pytrace=False,
+        )

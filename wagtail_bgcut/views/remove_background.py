@@ -88,12 +88,14 @@ class ImageActionView(ForbiddenIsForbidden, View):
     def back(self, image: Any, preset: str) -> HttpResponseRedirect:
         return redirect(page_url(image, preset))
 
-    def ready_cutout(self, request, image: Any, preset: str) -> Cutout | None:
+    def ready_cutout(self, request, image: Any, preset: str) -> tuple[Cutout, bytes] | None:
+        """The finished cut-out and its bytes; None, with a message for the editor, if not ready."""
         cutout = find_cutout(image, preset)
         if cutout is None or not cutout.ready:
             messages.error(request, _("The cut-out is not ready yet."))
             return None
-        return cutout
+        with cutout.file.open("rb") as fh:
+            return cutout, fh.read()
 
 
 class StartView(ImageActionView):
@@ -132,11 +134,10 @@ class SaveAsNewView(ImageActionView):
     actions = ("change", "add")
 
     def act(self, request, image: Any, preset: str):
-        cutout = self.ready_cutout(request, image, preset)
-        if cutout is None:
+        ready = self.ready_cutout(request, image, preset)
+        if ready is None:
             return self.back(image, preset)
-        with cutout.file.open("rb") as fh:
-            data = fh.read()
+        cutout, data = ready
         new = save_as_new_image(image, data, cutout.format, request.user)
         messages.success(
             request,
@@ -148,11 +149,10 @@ class SaveAsNewView(ImageActionView):
 
 class ReplaceFileView(ImageActionView):
     def act(self, request, image: Any, preset: str):
-        cutout = self.ready_cutout(request, image, preset)
-        if cutout is None:
+        ready = self.ready_cutout(request, image, preset)
+        if ready is None:
             return self.back(image, preset)
-        with cutout.file.open("rb") as fh:
-            data = fh.read()
+        cutout, data = ready
         replace_file(image, data, cutout.format, request.user, preset)
         messages.success(
             request,

@@ -16,13 +16,11 @@ from PIL import Image
 
 from .errors import UnsupportedImage
 from .loading import has_transparency, open_image, read_header
-from .render import fit_size
+from .render import CONTENT_TYPES, fit_size
 
 __all__ = ["API_FORMATS", "PreparedUpload", "prepare_upload"]
 
 API_FORMATS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp"}
-_CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
-_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 _JPEG_QUALITIES = (95, 90, 85, 80)
 
 
@@ -36,12 +34,19 @@ class PreparedUpload:
 
     data: bytes
     format: str  # "PNG" | "JPEG" | "WEBP"
-    content_type: str
-    extension: str  # "png" | "jpg" | "webp"
     width: int
     height: int
     scale: float
     changed: bool
+
+    @property
+    def extension(self) -> str:
+        """``png``, ``jpg`` or ``webp``: the name the API's own examples give uploaded files."""
+        return API_FORMATS[self.format]
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.extension]
 
 
 def _read_all(source: bytes | bytearray | memoryview | BinaryIO) -> bytes:
@@ -102,8 +107,6 @@ def prepare_upload(
             return PreparedUpload(
                 data=data,
                 format=fmt,
-                content_type=_CONTENT_TYPES[fmt],
-                extension=_EXTENSIONS[fmt],
                 width=header.width,
                 height=header.height,
                 scale=1.0,
@@ -126,8 +129,6 @@ def _convert(img: Image.Image, *, max_bytes: int, max_pixels: int) -> PreparedUp
             return PreparedUpload(
                 data=data,
                 format=fmt,
-                content_type=_CONTENT_TYPES[fmt],
-                extension=_EXTENSIONS[fmt],
                 width=work.width,
                 height=work.height,
                 scale=min(1.0, work.width / displayed_w),

@@ -15,7 +15,6 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .presets import all_presets
-from .variants import estimate_credits
 
 MAX_DOTS = 200
 
@@ -58,12 +57,6 @@ class BulkRemoveBackgroundForm(PresetForm):
 
 def _fmt(value: float) -> str:
     return f"{value:g}"
-
-
-def credits_for(preset_names: list[str], count: int) -> dict[str, float]:
-    """Credits ``count`` new cut-outs would cost per preset (BackgroundCut pricing)."""
-    presets = all_presets()
-    return {name: estimate_credits([presets[name]]) * count for name in preset_names}
 
 
 class InvalidDots(ValueError):

@@ -115,8 +115,3 @@ class FaultInjector:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
-
-    @property
-    def pending(self) -> list[Fault]:
-        with self._lock:
-            return list(self._faults)

@@ -34,10 +34,6 @@ class RateLimiter:
         self.maximum = max(maximum or 0, base or 0)
         self._windows: dict[str, _Window] = {}
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.base)
-
     def hit(self, key: str, now: float) -> float | None:
         """Count one request for ``key``; return seconds to wait if it is over the limit."""
         if not self.base:
@@ -57,13 +53,6 @@ class RateLimiter:
         if window.count > window.limit:
             return max(1.0, math.ceil(window.start + WINDOW_SECONDS - now))
         return None
-
-    def limit_for(self, key: str) -> int | None:
-        """The allowance of ``key``'s current window (the base limit for a new key)."""
-        if not self.base:
-            return None
-        window = self._windows.get(key)
-        return window.limit if window else self.base
 
     def reset(self) -> None:
         self._windows.clear()

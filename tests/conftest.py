@@ -80,3 +80,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
             f"(threads alive: {threads}):\n{lines}",
             pytrace=False,
         )
+
+
+@pytest.fixture
+def root_collection(db):
+    """Wagtail's root collection, put back if an earlier test took it away.
+
+    A transactional test (``transaction=True``, ``live_server``) flushes every table afterwards,
+    including the rows Wagtail's migrations create; images and collections need the root. ``db``
+    turns transactional by itself when the test uses ``live_server``.
+    """
+    from wagtail.models import Collection
+
+    return Collection.get_first_root_node() or Collection.add_root(name="Root")

@@ -34,12 +34,11 @@ def photo_bytes(width: int = 96, height: int = 72, *, seed: int = 0) -> bytes:
 
 
 @pytest.fixture
-def collections(db):
-    from wagtail.models import Collection
-
-    # A transactional test before this one may have flushed the rows migrations made.
-    root = Collection.get_first_root_node() or Collection.add_root(name="Root")
-    return {"shop": root.add_child(name="Shop"), "press": root.add_child(name="Press")}
+def collections(root_collection):
+    return {
+        "shop": root_collection.add_child(name="Shop"),
+        "press": root_collection.add_child(name="Press"),
+    }
 
 
 def _editor(username: str, collection) -> object:

@@ -90,15 +90,9 @@ def committed(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def make_wagtail_image(db, committed):
+def make_wagtail_image(root_collection, committed):
     """Create (and save, as committed) a Wagtail image from bytes; returns the image."""
     from wagtail.images import get_image_model
-    from wagtail.models import Collection
-
-    # A transactional test flushes every table, including the root collection Wagtail's migrations
-    # create; images need one, so put it back when a previous test took it away.
-    if not Collection.objects.exists():
-        Collection.add_root(name="Root")
 
     def make(data: bytes | None = None, *, title: str = "test", name: str = "photo.png", **kw):
         model = kw.pop("model", None) or get_image_model()

@@ -29,13 +29,6 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def root_collection(transactional_db):
-    from wagtail.models import Collection
-
-    return Collection.get_first_root_node() or Collection.add_root(name="Root")
-
-
-@pytest.fixture
 def browser_page(settings, live_server, user, root_collection):
     client = Client()
     client.force_login(user)

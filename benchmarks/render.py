@@ -140,7 +140,7 @@ def run_benchmark(count: int, runs: int) -> None:
     from django.template import Context, Template
     from wagtail.images import get_image_model
 
-    from wagtail_bgcut.api import prefetch_cutouts
+    from wagtail_bgcut.cutouts import prefetch_cutouts
 
     Image = get_image_model()
     bgcut_template = Template(

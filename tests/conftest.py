@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+from tests import factories
 from tests.browser import skip_without_chromium
 
 USING_POSTGRES = os.environ.get("BGCUT_TEST_DB") == "postgres"
@@ -84,12 +85,20 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def root_collection(db):
-    """Wagtail's root collection, put back if an earlier test took it away.
+    """Wagtail's root collection, put back if an earlier (transactional) test flushed it.
 
-    A transactional test (``transaction=True``, ``live_server``) flushes every table afterwards,
-    including the rows Wagtail's migrations create; images and collections need the root. ``db``
-    turns transactional by itself when the test uses ``live_server``.
+    ``db`` turns transactional by itself when the test uses ``live_server``.
     """
-    from wagtail.models import Collection
+    return factories.root_collection()
 
-    return Collection.get_first_root_node() or Collection.add_root(name="Root")
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """``with committed():`` runs on-commit callbacks (task enqueues) as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def run_on_commit(committed):
+    """The admin tests' name for ``committed``."""
+    return committed

@@ -3,7 +3,9 @@
 The Python API is importable from the package, lazily, so ``import wagtail_bgcut`` (for example from
 settings or ``INSTALLED_APPS`` resolution) never imports models::
 
-    from wagtail_bgcut import get_cutout, prefetch_cutouts, register_preset
+    from wagtail_bgcut import get_cutout, prefetch_cutouts, register_preset, request_cutouts
+
+The extension points are the signals in :mod:`wagtail_bgcut.signals` (docs/signals.md).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "CutoutResult": "wagtail_bgcut.api",
-    "get_cutout": "wagtail_bgcut.api",
-    "prefetch_cutouts": "wagtail_bgcut.api",
+    "CutoutResult": "wagtail_bgcut.cutouts",
+    "get_cutout": "wagtail_bgcut.cutouts",
+    "prefetch_cutouts": "wagtail_bgcut.cutouts",
+    "request_cutouts": "wagtail_bgcut.tasks",
     "register_preset": "wagtail_bgcut.presets",
     "get_preset": "wagtail_bgcut.presets",
     "all_presets": "wagtail_bgcut.presets",

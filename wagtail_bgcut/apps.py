@@ -9,8 +9,9 @@ class WagtailBgcutConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Imports live here so that importing the package never touches models or settings.
+        # Imported here, not at module top: these modules import models, which Django allows only
+        # once the app registry is ready (importing the package itself must stay free of models).
         from . import checks  # noqa: F401  (registers the system checks)
-        from .signals import register_signal_handlers
+        from .signal_handlers import register_signal_handlers
 
         register_signal_handlers()

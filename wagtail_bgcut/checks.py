@@ -13,7 +13,8 @@ from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULT_BACKENDS, bgcut_settings
-from .variants import InvalidVariant, Variant
+from .exceptions import InvalidVariant, MissingExtra
+from .variants import Variant
 
 REMOTE_BACKENDS = {DEFAULT_BACKENDS["backgroundcut"]}
 
@@ -147,16 +148,17 @@ def check_local_model(app_configs=None, **kwargs):
                 id="wagtail_bgcut.E007",
             )
         ]
-    from .imaging import MissingDependency, ModelError, get_segmenter
+    # Heavy: the imaging package loads OpenCV; only a configured LOCAL_MODEL needs it here.
+    from .imaging import ModelError, get_segmenter
 
     try:
         # get_segmenter caches the loaded model, so the first request does not load it again.
         get_segmenter(model)
-    except MissingDependency:
+    except MissingExtra as exc:
         return [
             Error(
-                "WAGTAIL_BGCUT['LOCAL_MODEL'] is set but onnxruntime is not installed.",
-                hint='pip install "wagtail-bgcut[onnx]"',
+                f"WAGTAIL_BGCUT['LOCAL_MODEL'] is set but {exc.package} is not installed.",
+                hint=f'pip install "wagtail-bgcut[{exc.extra}]"',
                 id="wagtail_bgcut.E008",
             )
         ]

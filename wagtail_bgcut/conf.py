@@ -15,6 +15,29 @@ import os
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from . import api_facts
+
+# The configuration errors live here, next to the settings they describe, because they need Django
+# and wagtail_bgcut.exceptions must import without it (that module re-exports them lazily). They
+# derive from ImproperlyConfigured and NOT from BgcutError: code that catches operational failures
+# to retry or report them can never swallow a misconfiguration.
+
+
+class BgcutConfigurationError(ImproperlyConfigured):
+    """A ``WAGTAIL_BGCUT`` setting is missing or wrong; the message says what to set."""
+
+
+class UnknownPreset(BgcutConfigurationError):
+    """A template, field or command asked for a preset that WAGTAIL_BGCUT['PRESETS'] lacks."""
+
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(
+            f"No preset named {name!r} in WAGTAIL_BGCUT['PRESETS'] "
+            f"(known: {', '.join(known) or 'none'})."
+        )
+
 
 DEFAULT_BACKENDS = {
     "local": "wagtail_bgcut.backends.local.LocalBackend",
@@ -29,9 +52,9 @@ DEFAULTS: dict[str, Any] = {
     # Your BackgroundCut key. Prefer the BGCUT_API_KEY environment variable.
     "API_KEY": None,
     # Processing API (upload-image, process-image, ai-cut, v2). Paths such as /v3/... are appended.
-    "API_BASE": "https://api.backgroundcut.co",
+    "API_BASE": api_facts.API_BASE,
     # Token API (remove-bg/token, ai-cut/token). Paths such as /v3/... are appended.
-    "TOKEN_API_BASE": "https://backgroundcut.co/api",
+    "TOKEN_API_BASE": api_facts.TOKEN_API_BASE,
     # Named presets: name -> variant options spelled as the API's output_variants items.
     "PRESETS": {
         "full": {"format": "png", "max_resolution": 12_000_000, "quality": "high"},
@@ -58,12 +81,12 @@ DEFAULTS: dict[str, Any] = {
     # No call (retries included) takes longer than this many seconds in total.
     "MAX_RETRY_TIME": 300.0,
     # Requests per minute this process allows itself (the API's documented default is 40).
-    "RATE_LIMIT": 40,
+    "RATE_LIMIT": api_facts.RATE_LIMIT,
     # The ceiling the documented ramp-up may reach (40 doubling each busy minute, up to 500).
-    "RATE_LIMIT_MAX": 500,
+    "RATE_LIMIT_MAX": api_facts.RATE_LIMIT_MAX,
     # Hosts result files may be downloaded from ("*.example.com" matches subdomains). The hosts of
     # API_BASE and TOKEN_API_BASE are always allowed.
-    "DOWNLOAD_HOSTS": ["backgroundcut.co", "*.backgroundcut.co"],
+    "DOWNLOAD_HOSTS": list(api_facts.DOWNLOAD_HOSTS),
     # Largest result file accepted, in bytes.
     "MAX_DOWNLOAD_BYTES": 64 * 1024 * 1024,
     # Largest source image the pipeline accepts, in pixels (decompression bombs are refused).

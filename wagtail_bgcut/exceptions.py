@@ -1,33 +1,137 @@
-"""Django-level errors. API errors live in :mod:`wagtail_bgcut.client.exceptions`.
+"""Every error a caller of wagtail_bgcut can meet, importable from this one module.
 
-The configuration error subclasses ``ImproperlyConfigured`` and stays outside the API error tree so
-that code catching API failures can never swallow a misconfiguration.
+::
+
+    BgcutError                          operational: .retryable, .detail (safe to show)
+    ├── MissingExtra (ImportError)      an optional extra is not installed; names the pip command
+    ├── BackendError                    a backend could not make a cut-out          (here)
+    ├── BackgroundCutError              the API gave no usable result     (client/exceptions.py)
+    │   ├── TransportError              no usable HTTP answer
+    │   ├── APIError                    an error status: BadRequest 400, AuthenticationFailed 401,
+    │   │                               InsufficientCredits 402, NotFound 404, MethodNotAllowed 405,
+    │   │                               PayloadTooLarge 413, ValidationFailed 422, RateLimited 429,
+    │   │                               InvalidEndpoint 450, ServiceBusy 503, ProcessingTimeout 504,
+    │   │                               UnexpectedResponse
+    │   └── DownloadError               a result file was refused
+    ├── ImageError (ValueError)         an image or model is unusable       (imaging/errors.py)
+    │   ├── UnsupportedImage
+    │   ├── DecompressionBomb
+    │   └── ModelError
+    ├── InvalidVariant (ValueError)     a variant option is missing or out of range  (variants.py)
+    └── ResultError, TicketError        a direct upload refused; answered as HTTP by its views,
+                                        never raised to callers               (direct_upload/)
+
+    django ImproperlyConfigured
+    └── BgcutConfigurationError         a WAGTAIL_BGCUT setting is wrong               (conf.py)
+        └── UnknownPreset
+
+Configuration errors stay outside ``BgcutError`` on purpose (as in django-anymail): code that
+catches operational failures to retry or report them can never swallow a misconfiguration.
+
+This module must import without Django, requests, Pillow, numpy or OpenCV, because the client and
+imaging layers derive their errors from it. So only the root, ``MissingExtra`` and ``BackendError``
+live here; the other classes are re-exported lazily (:func:`__getattr__`) from the layer that
+defines them, and importing one of them loads that layer.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured
+from importlib import import_module
+from typing import Any
+
+# Classes defined in the layer that raises them, by module. Imported on first use: loading the
+# client pulls in requests, the imaging package Pillow and OpenCV, conf.py Django.
+_LAZY = {
+    "wagtail_bgcut.conf": ("BgcutConfigurationError", "UnknownPreset"),
+    "wagtail_bgcut.client.exceptions": (
+        "APIError",
+        "AuthenticationFailed",
+        "BackgroundCutError",
+        "BadRequest",
+        "DownloadError",
+        "InsufficientCredits",
+        "InvalidEndpoint",
+        "MethodNotAllowed",
+        "NotFound",
+        "PayloadTooLarge",
+        "ProcessingTimeout",
+        "RateLimited",
+        "ServiceBusy",
+        "TransportError",
+        "UnexpectedResponse",
+        "ValidationFailed",
+    ),
+    "wagtail_bgcut.imaging.errors": (
+        "DecompressionBomb",
+        "ImageError",
+        "ModelError",
+        "UnsupportedImage",
+    ),
+    "wagtail_bgcut.variants": ("InvalidVariant",),
+}
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
+
+__all__ = ["BackendError", "BgcutError", "MissingDependency", "MissingExtra", *_HOME]
 
 
-class BgcutConfigurationError(ImproperlyConfigured):
-    """A ``WAGTAIL_BGCUT`` setting is missing or wrong; the message says what to set."""
+class BgcutError(Exception):
+    """Root of every operational error: something failed, the configuration is not to blame.
+
+    ``retryable`` answers "may trying the same thing again later succeed?", so a caller can tell
+    a passing outage from input that will fail forever. ``detail`` is text safe to show a user: it
+    never holds the API key.
+    """
+
+    retryable: bool = False
+    detail: str = ""
+
+    def __init__(self, *args: object, detail: str | None = None) -> None:
+        super().__init__(*args)
+        self.detail = detail if detail is not None else (str(args[0]) if args else "")
 
 
-class MissingDependency(BgcutConfigurationError):
-    """An optional dependency is not installed; the message names the pip extra."""
+class MissingExtra(BgcutError, ImportError):
+    """An optional dependency is not installed; the message names the pip extra that brings it.
 
-    def __init__(self, package: str, extra: str, feature: str):
+    Also an ``ImportError``, which is what it replaces for code that already catches that.
+    """
+
+    def __init__(self, package: str, extra: str, feature: str = "") -> None:
+        self.package, self.extra, self.feature = package, extra, feature
+        needs = f"{feature} needs {package}, which" if feature else package
         super().__init__(
-            f"{feature} needs {package}, which is not installed. "
-            f'Install it with: pip install "wagtail-bgcut[{extra}]"'
+            f'{needs} is not installed. Install it with: pip install "wagtail-bgcut[{extra}]"'
         )
+        self.name = package  # ImportError's own field: the module that could not be imported
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The message is built from the fields; rebuild from them (task queues pickle errors).
+        return (type(self), (self.package, self.extra, self.feature))
 
 
-class UnknownPreset(BgcutConfigurationError):
-    """A template, field or command asked for a preset that WAGTAIL_BGCUT['PRESETS'] lacks."""
+# Deprecated alias (it was a configuration error that nothing raised); use MissingExtra.
+MissingDependency = MissingExtra
 
-    def __init__(self, name: str, known: list[str]):
-        super().__init__(
-            f"No preset named {name!r} in WAGTAIL_BGCUT['PRESETS'] "
-            f"(known: {', '.join(known) or 'none'})."
-        )
+
+class BackendError(BgcutError):
+    """A backend could not make a cut-out; ``detail`` is safe to show (never holds the API key).
+
+    ``retryable`` says whether trying again later may succeed (network, rate limit, credits).
+    """
+
+    def __init__(self, message: str, *, detail: str = "", retryable: bool = False) -> None:
+        super().__init__(message, detail=detail or message)
+        self.retryable = retryable
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -7,26 +7,35 @@
         cutout = BackgroundRemovedImageField(source="photo", preset="full", blank=True)
 
 The field stores the name of the cut-out file in the cut-out storage (``WAGTAIL_BGCUT['STORAGE']``).
-The pipeline fills it after the source's bytes change (new row, or a new file in ``photo``), in the
-background; until then it is empty. Saving without touching ``photo`` (or with ``update_fields``
-that leave it out, or loading fixtures, ``raw``) does nothing. The original is never modified.
+When the source's bytes change (new row, or a new file in ``photo``) the field's preset is
+requested, and :func:`fill_fields`, a receiver of the core's ``cutouts_ready`` signal, writes the
+name once the cut-out is made in the background; until then it is empty. Saving without touching
+``photo`` (or with ``update_fields`` that leave it out, or loading fixtures, ``raw``) does nothing.
+The original is never modified.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
-from django.db.models.signals import post_delete, post_init, post_save
+from django.core import checks
+from django.db import models
+
+from .backends.base import get_backend
+from .conf import bgcut_settings
+from .file_changes import FileChange, watch_file_field
+from .models import Cutout, SourceFile, get_cutout_storage
+from .presets import cutout_options_key, get_preset
+from .source_hashes import storage_key
+from .tasks import request_cutouts
 
 logger = logging.getLogger("wagtail_bgcut")
 
 __all__ = ["BackgroundRemovedImageField", "fill_fields_for_hash", "registered_fields"]
 
 _FIELDS: list[BackgroundRemovedImageField] = []
-_LOADED = "_bgcut_loaded_source_names"
-_UNKNOWN = object()
 
 
 def registered_fields() -> list[BackgroundRemovedImageField]:
@@ -54,8 +63,6 @@ class BackgroundRemovedImageField(models.ImageField):
         preset: str = "full",
         **kwargs: Any,
     ):
-        from .models import get_cutout_storage
-
         if not source or not isinstance(source, str):
             raise TypeError("BackgroundRemovedImageField needs source='<name of an image field>'.")
         self.source = source
@@ -85,8 +92,6 @@ class BackgroundRemovedImageField(models.ImageField):
         return name, path, args, kwargs
 
     def check(self, **kwargs):
-        from django.core import checks
-
         errors = super().check(**kwargs)
         try:
             source = self.model._meta.get_field(self.source)
@@ -108,70 +113,27 @@ class BackgroundRemovedImageField(models.ImageField):
         if cls._meta.abstract or getattr(cls._meta, "proxy", False):
             return
         _FIELDS.append(self)
-        uid = f"wagtail_bgcut:{cls._meta.label}:{name}"
-        post_init.connect(self._remember_source, sender=cls, weak=False, dispatch_uid=uid)
-        post_save.connect(self._source_saved, sender=cls, weak=False, dispatch_uid=uid)
-        post_delete.connect(self._source_deleted, sender=cls, weak=False, dispatch_uid=uid)
+        watch_file_field(cls, self.source, _RefillCutoutFields(self.source))
 
-    # -- signal handlers -------------------------------------------------------------------------
 
-    def _source_attname(self) -> str:
-        return self.model._meta.get_field(self.source).attname
+@dataclass(frozen=True)
+class _RefillCutoutFields:
+    """Listener for a source field's file changes: every cut-out field of that source at once.
 
-    def _remember_source(self, sender, instance, **kwargs) -> None:
-        attname = self._source_attname()
-        value = instance.__dict__.get(attname, _UNKNOWN)
-        names = instance.__dict__.setdefault(_LOADED, {})
-        names[self.name] = _UNKNOWN if value is _UNKNOWN else _name_of(value)
+    Frozen (compared by value) so the second cut-out field of one source adds no second listener:
+    all of them are served by one request, and so by one backend call.
+    """
 
-    def _siblings(self) -> list[BackgroundRemovedImageField]:
-        """Cut-out fields of this model with the same source: served by one backend call."""
-        return [f for f in _FIELDS if f.model is self.model and f.source == self.source]
+    source: str
 
-    def _source_saved(self, sender, instance, created, raw=False, update_fields=None, **kwargs):
-        if raw:
-            return  # fixtures load exactly what they say
-        if update_fields is not None and self.source not in update_fields:
-            return
-        siblings = self._siblings()
-        if siblings and siblings[0] is not self:
-            return  # the first field of this source handles them all
-        names = instance.__dict__.setdefault(_LOADED, {})
-        before = names.get(self.name, _UNKNOWN)
-        fieldfile = getattr(instance, self.source)
-        current = _name_of(fieldfile)
-        for f in siblings or [self]:
-            names[f.name] = current
-        if not created and before is not _UNKNOWN and before == current:
-            return
-        try:
-            _refill(instance, fieldfile, siblings or [self])
-        except Exception:
-            logger.exception(
-                "wagtail_bgcut: could not queue the cut-out of %s.%s",
-                instance._meta.label,
-                self.source,
-            )
-        if before not in (_UNKNOWN, "", current):
-            self._forget_later(fieldfile.storage, before)
-
-    def _source_deleted(self, sender, instance, **kwargs) -> None:
-        fieldfile = getattr(instance, self.source, None)
-        if fieldfile:
-            self._forget_later(fieldfile.storage, fieldfile.name)
-
-    def _forget_later(self, storage, name: str) -> None:
-        from .pipeline import forget_source
-        from .sources import storage_key
-
-        storage_id = storage_key(storage)
-        transaction.on_commit(lambda: forget_source(storage_id, name), robust=True)
+    def __call__(self, instance: models.Model, change: FileChange) -> None:
+        fields = [f for f in _FIELDS if f.model is type(instance) and f.source == self.source]
+        if fields:
+            _refill(instance, getattr(instance, self.source), fields)
 
 
 def _refill(instance, fieldfile, fields: list[BackgroundRemovedImageField]) -> None:
     """Queue the presets of ``fields`` for the new source in one request; fill what is ready."""
-    from .pipeline import request_cutouts
-
     manager = type(instance)._default_manager
     values: dict[str, str] = {}
     if fieldfile:
@@ -191,9 +153,12 @@ def _refill(instance, fieldfile, fields: list[BackgroundRemovedImageField]) -> N
 
 def _field_upload_to(instance, filename: str) -> str:
     # Never used to write (the pipeline writes cut-out files); kept so the field validates.
-    from .conf import bgcut_settings
-
     return f"{bgcut_settings.UPLOAD_TO.strip('/')}/{filename}"
+
+
+def fill_fields(sender: Any, *, source_hash: str, **kwargs: Any) -> None:
+    """Receiver of :data:`~wagtail_bgcut.signals.cutouts_ready` (connected in ``ready()``)."""
+    fill_fields_for_hash(source_hash)
 
 
 def fill_fields_for_hash(source_hash: str) -> int:
@@ -201,11 +166,6 @@ def fill_fields_for_hash(source_hash: str) -> int:
 
     Uses ``QuerySet.update`` so no save signal (and no loop) is triggered. Returns rows updated.
     """
-    from .backends.base import get_backend
-    from .models import Cutout, SourceFile
-    from .presets import cutout_options_key, get_preset
-    from .sources import storage_key
-
     if not _FIELDS:
         return 0
     known = list(SourceFile.objects.filter(sha256=source_hash).values_list("storage_key", "name"))

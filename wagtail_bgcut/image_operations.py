@@ -11,8 +11,9 @@ chain's crop and resize to the cut-out. How it can never cache a wrong picture:
 * A changed source file gives other rendition keys: the operation varies on the image's file name
   and ``file_hash`` (Wagtail's ``vary_fields``), so a rendition made from old bytes is never found.
 * :func:`purge_bgcut_renditions` deletes an image's ``bgcut-`` renditions (files and cache entries
-  too, through Wagtail's own delete signals); the pipeline calls it when a cut-out is (re)made,
-  e.g. after switching engines, so the next render uses the new cut-out.
+  too, through Wagtail's own delete signals); a receiver of the core's ``cutouts_ready`` signal
+  (:mod:`.signal_handlers`) calls it when a cut-out is (re)made, e.g. after switching engines, so
+  the next render uses the new cut-out.
 
 Wagtail gives filter operations the willow image after the chain's crop/resize has been applied to
 the ORIGINAL, and no handle on that transform. To apply the same chain to the cut-out we find the
@@ -28,13 +29,18 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext as _
+from PIL import Image as PILImage
 from wagtail.images.exceptions import InvalidFilterSpecError
 from wagtail.images.image_operations import FilterOperation
 from wagtail.images.models import Filter, SourceImageIOError
 from wagtail.images.rect import Rect
+from willow.plugins.pillow import PillowImage
 
+from .cutouts import forget_cutouts, resolve_cutout
 from .exceptions import UnknownPreset
+from .presets import get_preset
 
 __all__ = [
     "OPERATION_NAME",
@@ -68,8 +74,6 @@ class BgcutOperation(FilterOperation):
         if not name_parts or not all(name_parts):
             raise ValueError(_("bgcut- needs a preset name, e.g. bgcut-thumbnail"))
         self.preset = "-".join(name_parts)
-        from .presets import get_preset
-
         try:
             self.variant = get_preset(self.preset)
         except UnknownPreset as exc:
@@ -103,8 +107,6 @@ class BgcutOperation(FilterOperation):
 
 
 def _ready_cutout(image: Any, preset: str) -> Any:
-    from .api import resolve_cutout
-
     cutout = resolve_cutout(image, preset)
     if cutout is None or not cutout.ready:
         status = cutout.status if cutout is not None else "missing"
@@ -117,9 +119,6 @@ def _ready_cutout(image: Any, preset: str) -> Any:
 
 def _open_cutout(cutout: Any) -> Any:
     """The cut-out file as a Willow ``PillowImage`` (RGBA when it has transparency)."""
-    from PIL import Image as PILImage
-    from willow.plugins.pillow import PillowImage
-
     try:
         with cutout.file.storage.open(cutout.file.name, "rb") as fh:
             data = fh.read()
@@ -196,8 +195,6 @@ def _uses_bgcut(spec: str, presets: set[str] | None) -> bool:
 
 def _images_of(source: Any) -> list[Any]:
     """The Wagtail images behind a source: an image, a FieldFile of one, or an iterable of them."""
-    from django.db.models.fields.files import FieldFile
-
     if source is None:
         return []
     if isinstance(source, FieldFile):
@@ -242,8 +239,6 @@ def purge_bgcut_renditions(source: Any, presets: Iterable[str] | None = None) ->
 
 def _forget_on_instance(image: Any, presets: set[str] | None) -> None:
     """Drop purged renditions and remembered cut-outs from an instance that is still in use."""
-    from .api import forget_cutouts
-
     prefetched = getattr(image, "prefetched_renditions", None)
     if isinstance(prefetched, list):
         image.prefetched_renditions = [

@@ -112,6 +112,9 @@ class Cutout(models.Model):
     size = models.BigIntegerField(null=True, blank=True)
 
     error = models.TextField(blank=True)
+    # Whether the last failure may go away by itself (network, rate limit): only then do saves and
+    # workers try again automatically, up to MAX_ATTEMPTS. A manual retry ignores it.
+    retryable = models.BooleanField(default=True)
     attempts = models.PositiveIntegerField(default=0)
     credits_charged = models.DecimalField(max_digits=10, decimal_places=2, default=0)
 

@@ -1,5 +1,9 @@
 """Background work as django-tasks tasks (``from django_tasks import task``, as Wagtail does).
 
+Scheduling flows one way: a signal handler, a render or a view calls :func:`request_cutouts`,
+which makes sure the rows exist and enqueues :func:`process_cutouts`; the task calls the pipeline.
+The pipeline never imports this module, so it cannot queue work behind the caller's back.
+
 Arguments are primary keys and strings only, so any backend can serialise them: the default
 ``ImmediateBackend`` runs the task right after the commit in the same process, and a worker backend
 such as django-tasks-db's ``DatabaseBackend`` runs it in ``manage.py db_worker``. The backend alias
@@ -8,17 +12,28 @@ and queue come from ``WAGTAIL_BGCUT['TASK_BACKEND']`` and ``['TASK_QUEUE']``.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import transaction
 from django_tasks import task
 
+from .backends.base import get_backend
 from .conf import bgcut_settings
+from .models import Cutout
+from .pipeline import ensure_cutouts, needs_work, process_cutout_ids
+from .pipeline.cleanup import rehash_source
+from .pipeline.processing import preset_names
+from .pipeline.source_bytes import source_ref
+from .source_hashes import hash_source, source_fieldfile
 
-logger = logging.getLogger("wagtail_bgcut")
-
-__all__ = ["enqueue_cutouts", "process_cutouts", "retry_cutouts"]
+__all__ = [
+    "enqueue_cutouts",
+    "enqueue_retry",
+    "process_cutouts",
+    "request_cutouts",
+    "retry_cutouts",
+]
 
 
 @task()
@@ -28,21 +43,42 @@ def process_cutouts(cutout_ids: list[int], source: list[str] | None = None) -> l
     ``source`` is ``[app_label.Model, pk, field_name]`` of the file the work was asked for, a hint
     for finding the bytes; without it any known file with the same bytes is used.
     """
-    from .pipeline import process_cutout_ids
-
     return process_cutout_ids(cutout_ids, source)
 
 
 @task()
 def retry_cutouts(cutout_ids: list[int]) -> list[int]:
     """Manual retry: take failed rows again even past ``MAX_ATTEMPTS``."""
-    from .pipeline import process_cutout_ids
-
     return process_cutout_ids(cutout_ids, force=True)
 
 
 def _configured(t):
     return t.using(backend=bgcut_settings.TASK_BACKEND, queue_name=bgcut_settings.TASK_QUEUE)
+
+
+def request_cutouts(
+    source: Any, presets: str | Iterable[str], *, rehash: bool = False
+) -> list[Cutout]:
+    """Make sure the rows for these presets exist and queue work for those not done yet.
+
+    Never waits: the work is enqueued in ``transaction.on_commit`` (with django-tasks'
+    ImmediateBackend it runs right after the commit, in this process). Returns the rows as they
+    were before that work; a source with no file gives ``[]``. Unknown preset names raise
+    ``UnknownPreset``.
+
+    ``rehash`` reads the file even if its name was hashed before (the save handlers pass it: a
+    storage that overwrites files in place can give a known name new bytes).
+    """
+    names = preset_names(presets)
+    fieldfile = source_fieldfile(source)
+    if not fieldfile or not names:
+        return []
+    source_file = rehash_source(fieldfile) if rehash else hash_source(fieldfile)
+    rows = ensure_cutouts(source_file.sha256, names, get_backend())
+    todo = sorted({c.pk for c in rows if needs_work(c)})
+    if todo:
+        enqueue_cutouts(todo, source_ref(fieldfile))
+    return rows
 
 
 def enqueue_cutouts(cutout_ids: Sequence[int], source: list[str] | None = None) -> None:

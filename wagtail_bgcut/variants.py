@@ -1,8 +1,9 @@
 """Output variants exactly as BackgroundCut's ``output_variants`` spell them.
 
-This module is the single source of truth for what a variant may say. It has no dependency on
-Django, HTTP or Pillow, so the client (validation before any request), the imaging code (rendering),
-the emulator (server-side validation) and the Django settings checks all share it.
+This module is the single source of truth for what a variant may say; the numbers it checks against
+are the provider's, from :mod:`wagtail_bgcut.api_facts`. It has no dependency on Django, HTTP or
+Pillow, so the client (validation before any request), the imaging code (rendering), the emulator
+(server-side validation) and the Django settings checks all share it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from .api_facts import (
+    COMPRESSION_RANGE,
+    CREDITS_PER_AUTOCROP,
+    CREDITS_PER_VARIANT,
+    DEFAULT_COMPRESSION,
+    DEFAULT_MAX_RESOLUTION,
+    FORMAT_SPELLINGS,
+    MAX_RESOLUTION_RANGE,
+    QUALITIES,
+)
+from .api_facts import OUTPUT_FORMATS as FORMATS
+from .exceptions import BgcutError
+
 __all__ = [
     "FORMATS",
     "MAX_RESOLUTION_RANGE",
@@ -24,14 +38,9 @@ __all__ = [
     "parse_variants",
 ]
 
-FORMATS = ("png", "jpg", "webp")
-QUALITIES = ("high", "medium", "low")
-MAX_RESOLUTION_RANGE = (250_000, 25_000_000)
-COMPRESSION_RANGE = (1, 100)
-DEFAULT_MAX_RESOLUTION = 12_000_000
-# The provider's pages disagree (90 on the overview, 85 on the variants page); we always send an
-# explicit value so the provider's default never matters.
-DEFAULT_COMPRESSION = 90
+# FORMATS, QUALITIES, MAX_RESOLUTION_RANGE, COMPRESSION_RANGE, the defaults and the credit prices
+# are the API's facts, re-exported from api_facts under the names callers already use. The pages
+# disagree on the compression default, so every variant sends an explicit value.
 TRANSPARENT_SPELLINGS = (None, "transparent", "")
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _KNOWN_FIELDS = frozenset(
@@ -46,14 +55,13 @@ _KNOWN_FIELDS = frozenset(
     }
 )
 
-# Documented price: autocrop adds 0.5 credits per variant. The pages do not price remove-bg itself;
-# we (and the emulator) assume 1 credit per variant.
-CREDITS_PER_VARIANT = 1.0
-CREDITS_PER_AUTOCROP = 0.5
 
+class InvalidVariant(BgcutError, ValueError):
+    """A variant option is missing or out of range; ``field`` names the offending option.
 
-class InvalidVariant(ValueError):
-    """A variant option is missing or out of range; ``field`` names the offending option."""
+    Part of :class:`~wagtail_bgcut.exceptions.BgcutError` (never ``retryable``: the same options
+    fail the same way) and still a ``ValueError``, as argument errors are.
+    """
 
     def __init__(self, field: str, message: str, *, variant_name: str | None = None):
         self.field = field
@@ -101,9 +109,8 @@ class Variant:
         elif isinstance(background, str) and _HEX_COLOUR.match(background):
             values["background_color"] = background.lower()
         if isinstance(values.get("format"), str):
-            values["format"] = values["format"].lower()
-            if values["format"] == "jpeg":
-                values["format"] = "jpg"
+            fmt = values["format"].lower()
+            values["format"] = FORMAT_SPELLINGS.get(fmt, fmt)
         if isinstance(values.get("quality"), str):
             values["quality"] = values["quality"].lower()
         return cls(**values)
@@ -186,5 +193,5 @@ def parse_variants(items: Iterable[Variant | Mapping[str, Any]]) -> list[Variant
 
 
 def estimate_credits(variants: Iterable[Variant]) -> float:
-    """Credits one remove-bg call with these variants costs (1 each, +0.5 with autocrop)."""
+    """Credits one remove-bg call with these variants costs (see ``api_facts`` for the prices)."""
     return sum(v.credits for v in variants)

@@ -2,6 +2,9 @@
 
 from wagtail import hooks
 
+from . import admin_hooks  # noqa: F401  (admin UI hooks live in their own module)
+from .image_operations import OPERATION_NAME, BgcutOperation
+
 
 @hooks.register("register_image_operations")
 def register_bgcut_operation():
@@ -10,9 +13,4 @@ def register_bgcut_operation():
     Wagtail reads this hook each time it parses a filter spec, and the operation looks the preset up
     then, so presets added at run time with ``register_preset`` work in ``{% image %}`` at once.
     """
-    from .image_operations import OPERATION_NAME, BgcutOperation
-
     return [(OPERATION_NAME, BgcutOperation)]
-
-
-from . import admin_hooks  # noqa: F401,E402  (admin UI hooks live in their own module)

@@ -30,8 +30,10 @@ def remove_background(image: Any, **options: Any) -> Any:
     ``options`` are variant options (see :func:`wagtail_bgcut.pillow.remove_background`), plus
     ``model_path`` for an ONNX model.
     """
+    # Lazy, like every import here: importing this module must stay free (see the docstring).
     from willow.plugins.pillow import PillowImage
 
+    # Lazy: wagtail_bgcut.pillow loads the imaging package and OpenCV.
     from .pillow import remove_background as pillow_remove_background
 
     return PillowImage(pillow_remove_background(image.image, **options))
@@ -40,7 +42,7 @@ def remove_background(image: Any, **options: Any) -> Any:
 def register_operations(registry: Any = None) -> None:
     """Add :func:`remove_background` to Willow's registry for ``PillowImage`` (idempotent)."""
     if registry is None:
-        from willow.registry import registry
-    from willow.plugins.pillow import PillowImage
+        from willow.registry import registry  # lazy: importing this module stays free
+    from willow.plugins.pillow import PillowImage  # lazy: importing this module stays free
 
     registry.register_operation(PillowImage, OPERATION_NAME, remove_background)

@@ -12,13 +12,12 @@ import os
 from pathlib import Path
 
 import pytest
-from django.core.files.images import ImageFile
 from PIL import Image as PILImage
-from PIL import ImageDraw
 
 from tests.browser import chromium_page
+from tests.factories import PASSWORD, ImageBytesFactory, WagtailImageFactory
 
-from .conftest import PASSWORD, read_file
+from .conftest import read_file
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,19 +28,8 @@ pytestmark = [
 ]
 
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-WIDTH, HEIGHT = 480, 360
+WIDTH, HEIGHT = 480, 360  # ImageBytesFactory(big_ball=True): big enough to click on
 TIMEOUT_MS = 30_000
-
-
-def big_photo() -> bytes:
-    """A red ball on a grey floor, large enough to click on comfortably."""
-    img = PILImage.new("RGB", (WIDTH, HEIGHT), (226, 226, 222))
-    draw = ImageDraw.Draw(img)
-    draw.ellipse((150, 70, 330, 290), fill=(205, 35, 35))
-    draw.ellipse((200, 110, 240, 150), fill=(240, 120, 120))  # a highlight
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=92)
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -97,15 +85,15 @@ def test_editor_removes_a_background_refines_it_and_saves_a_new_image(
 ):
     from wagtail.images import get_image_model
 
-    data = big_photo()
-    image = get_image_model()(
+    data = ImageBytesFactory(big_ball=True)
+    image = WagtailImageFactory(
         title="Red ball",
         collection=collections["shop"],
-        file=ImageFile(io.BytesIO(data), name="red-ball.jpg"),
+        data=data,
+        filename="red-ball.jpg",
+        file_metadata=True,
+        tags=["toys"],
     )
-    image._set_image_file_metadata()
-    image.save()
-    image.tags.add("toys")
     original_name = image.file.name
 
     log_in(page, live_server, editor)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import reverse
 from wagtail.images import get_image_model
 
+from tests.factories import PASSWORD, EditorFactory
 from wagtail_bgcut import pipeline
 from wagtail_bgcut.models import Cutout
 
-from .conftest import PASSWORD, read_file
+from .conftest import read_file
 
 pytestmark = pytest.mark.django_db
 
@@ -195,12 +195,7 @@ def test_status_page_matrix(failed_cutout, editor, outsider, superuser):
 
 
 def test_status_page_is_forbidden_without_any_image_permission(db, collections):
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.create_user("viewer", "v@example.com", PASSWORD)
-    group = Group.objects.create(name="admin only")
-    group.permissions.add(Permission.objects.get(codename="access_admin"))
-    user.groups.add(group)
+    user = EditorFactory(username="viewer")  # may use the admin, but no collection's images
     assert client_for(user).get(reverse("wagtail_bgcut:status")).status_code == 403
 
 

@@ -13,10 +13,11 @@ from django.urls import reverse
 from PIL import Image as PILImage
 from wagtail.images import get_image_model
 
+from tests.factories import PASSWORD
 from wagtail_bgcut import pipeline
 from wagtail_bgcut.models import Cutout
 
-from .conftest import PASSWORD, read_file
+from .conftest import read_file
 
 pytestmark = pytest.mark.django_db
 

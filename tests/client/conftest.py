@@ -1,5 +1,7 @@
 """Fixtures for the client tests: tiny real images, a scriptable HTTP server, the emulator.
 
+Images are ``ImageBytesFactory(green_square=True)`` (tests/factories.py): a green square on red.
+
 ``StubServer`` is a real HTTP server on 127.0.0.1 (``http.server``) for what the emulator cannot
 produce on purpose: redirects to other hosts, oversized or non-image result files, connection resets
 at a precise moment, a truncated body, and a record of the exact bytes the client sent. Nothing in
@@ -19,32 +21,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from PIL import Image
 from werkzeug.formparser import parse_form_data
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.client import BackgroundCutClient
 
 API_KEY = "sk_test_S3CRET-key-4242"
 
 
-def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (32, 24), mode: str = "RGB") -> bytes:
-    img = Image.new(mode, size, (200, 30, 30) if mode == "RGB" else (200, 30, 30, 255))
-    for x in range(size[0] // 4, size[0] * 3 // 4):
-        for y in range(size[1] // 4, size[1] * 3 // 4):
-            img.putpixel((x, y), (20, 160, 40) if mode == "RGB" else (20, 160, 40, 255))
-    out = io.BytesIO()
-    img.save(out, fmt)
-    return out.getvalue()
-
-
 @pytest.fixture
 def png_bytes() -> bytes:
-    return image_bytes("PNG")
+    return ImageBytesFactory(green_square=True, fmt="PNG")
 
 
 @pytest.fixture
 def jpeg_bytes() -> bytes:
-    return image_bytes("JPEG")
+    return ImageBytesFactory(green_square=True, fmt="JPEG")
 
 
 @dataclass

@@ -6,10 +6,11 @@ import os
 
 import pytest
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.client import DownloadError
 from wagtail_bgcut.client import exceptions as exc
 
-from .conftest import API_KEY, Reply, fast_client, image_bytes
+from .conftest import API_KEY, Reply, fast_client
 
 
 def test_a_png_result_is_streamed_to_a_temp_file_and_removed_on_close(stub, client, png_bytes):
@@ -28,7 +29,9 @@ def test_a_png_result_is_streamed_to_a_temp_file_and_removed_on_close(stub, clie
 
 
 def test_close_removes_the_file_too(stub, client):
-    stub.add("/r.webp", Reply(200, image_bytes("WEBP", (10, 10))))
+    stub.add(
+        "/r.webp", Reply(200, ImageBytesFactory(green_square=True, fmt="WEBP", width=10, height=10))
+    )
     result = client.download(stub.url("/r.webp"), expected_format="webp")
     assert os.path.exists(result.path)
     result.close()
@@ -38,7 +41,7 @@ def test_close_removes_the_file_too(stub, client):
 
 @pytest.mark.parametrize(("fmt", "expected"), [("JPEG", "jpg"), ("WEBP", "webp"), ("PNG", "png")])
 def test_any_api_format_is_accepted_when_none_is_expected(stub, client, fmt, expected):
-    stub.add("/r", Reply(200, image_bytes(fmt, (12, 9))))
+    stub.add("/r", Reply(200, ImageBytesFactory(green_square=True, fmt=fmt, width=12, height=9)))
     with client.download(stub.url("/r")) as result:
         assert (result.format, result.width, result.height) == (expected, 12, 9)
 
@@ -53,9 +56,9 @@ def test_the_wrong_format_is_refused_and_leaves_no_file(stub, client, jpeg_bytes
     "body",
     [
         b"<html>Access denied</html>",
-        image_bytes("PNG")[:60],
-        image_bytes("GIF"),
-        image_bytes("BMP"),
+        ImageBytesFactory(green_square=True, fmt="PNG")[:60],
+        ImageBytesFactory(green_square=True, fmt="GIF"),
+        ImageBytesFactory(green_square=True, fmt="BMP"),
     ],
 )
 def test_bodies_that_are_not_a_whole_png_jpeg_or_webp_are_refused(stub, client, body):
@@ -71,7 +74,7 @@ def test_too_big_by_content_length_is_refused_before_reading(stub, client, png_b
 
 
 def test_too_big_without_content_length_is_cut_off_while_streaming(stub):
-    body = image_bytes("PNG", (200, 200)) + b"\0" * 300_000
+    body = ImageBytesFactory(green_square=True, fmt="PNG", width=200, height=200) + b"\0" * 300_000
     stub.add("/big.png", Reply(200, body, no_length=True))
     with (
         fast_client(stub.base, max_download_bytes=50_000) as client,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.client import exceptions as exc
 
-from .conftest import fast_client, image_bytes
+from .conftest import fast_client
 
 testing = pytest.importorskip("wagtail_bgcut.testing")
 
@@ -37,7 +38,7 @@ def api(emu):
 
 @pytest.fixture
 def photo() -> bytes:
-    return image_bytes("JPEG", (64, 48))
+    return ImageBytesFactory(green_square=True, fmt="JPEG", width=64, height=48)
 
 
 def charged(emu) -> float:

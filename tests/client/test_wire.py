@@ -11,10 +11,11 @@ import io
 import pytest
 from PIL import Image
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.client import AccessToken, UnexpectedResponse
 from wagtail_bgcut.variants import Variant
 
-from .conftest import API_KEY, Reply, image_bytes
+from .conftest import API_KEY, Reply
 
 UPLOAD = "/v3/remove-bg/upload-image/"
 PROCESS = "/v3/remove-bg/process-image/"
@@ -54,7 +55,7 @@ def test_upload_accepts_paths_and_file_objects(stub, client, tmp_path, jpeg_byte
 
 def test_formats_the_api_refuses_are_converted_before_upload(stub, client):
     stub.add(UPLOAD, Reply(200, {"unique_filename": "u"}))
-    gif = image_bytes("GIF", (40, 30))
+    gif = ImageBytesFactory(green_square=True, fmt="GIF", width=40, height=30)
     client.upload_image(gif, filename="anim.gif")
     name, ctype, data = stub.calls(UPLOAD)[0].files["image"]
     assert ctype in ("image/png", "image/jpeg")
@@ -66,7 +67,7 @@ def test_normalisation_can_be_switched_off(stub, png_bytes):
     from .conftest import fast_client
 
     stub.add(UPLOAD, Reply(200, {"unique_filename": "u"}))
-    gif = image_bytes("GIF", (40, 30))
+    gif = ImageBytesFactory(green_square=True, fmt="GIF", width=40, height=30)
     with fast_client(stub.base, normalize_uploads=False) as c:
         upload = c.upload_image(gif, filename="anim.gif")
     assert stub.calls(UPLOAD)[0].files["image"][2] == gif
@@ -218,7 +219,7 @@ def test_segment_scales_dots_measured_on_the_original(stub, client):
 
 
 def test_v2_cut_uses_the_bare_key_and_returns_bytes(stub, client, png_bytes):
-    out = image_bytes("WEBP", (8, 8))
+    out = ImageBytesFactory(green_square=True, fmt="WEBP", width=8, height=8)
     stub.add("/v2/cut/", Reply(200, out, {"Content-Type": "image/webp"}))
     result = client.cut_v2(
         png_bytes, return_type="webp_50", channels="ALPHA", quality="high", max_resolution=4_000_000

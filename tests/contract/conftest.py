@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.images import red_disc
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.client import BackgroundCutClient
 from wagtail_bgcut.testing import EmulatorServer
 
@@ -33,12 +33,9 @@ LIVE_DOWNLOAD_HOSTS = [
     ).split(",")
     if h.strip()
 ]
+# What the contract tests upload: a red disc on white, an obvious subject on a plain background.
+IMAGE = {"red_on_white": True, "width": 96, "height": 72}
 NO_LIVE_KEY = "set BGCUT_LIVE_API_KEY to run the contract tests against the real BackgroundCut API"
-
-
-def make_image(fmt: str = "PNG", size: tuple[int, int] = (96, 72)) -> bytes:
-    """A red disc on white: an obvious subject with a plain background."""
-    return red_disc(fmt, size)
 
 
 @dataclass
@@ -100,9 +97,9 @@ def client(target):
 
 @pytest.fixture
 def png() -> bytes:
-    return make_image("PNG")
+    return ImageBytesFactory(**IMAGE, fmt="PNG")
 
 
 @pytest.fixture
 def jpeg() -> bytes:
-    return make_image("JPEG")
+    return ImageBytesFactory(**IMAGE, fmt="JPEG")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.client import (
     AuthenticationFailed,
     BadRequest,
@@ -20,7 +21,7 @@ from wagtail_bgcut.client import (
 )
 from wagtail_bgcut.variants import InvalidVariant
 
-from .conftest import make_image
+from .conftest import IMAGE
 
 UNKNOWN = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 
@@ -31,7 +32,7 @@ def _assert_no_key(exc: BaseException, key: str) -> None:
 
 def test_400_unsupported_format_when_the_client_does_not_convert(target):
     with target.client(normalize_uploads=False) as client, pytest.raises(BadRequest) as info:
-        client.upload_image(make_image("GIF"))
+        client.upload_image(ImageBytesFactory(**IMAGE, fmt="GIF"))
     assert info.value.status == 400
     assert "format" in info.value.detail.lower()
 

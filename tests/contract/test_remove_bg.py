@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from PIL import Image
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.client import AccessToken, ProcessResult, Upload
 
-from .conftest import make_image
+from .conftest import IMAGE
 
 VARIANTS = [
     {"variant_name": "full", "format": "png"},
@@ -49,7 +50,7 @@ def test_reuse_unique_filename(client, jpeg):
 def test_client_normalises_formats_the_api_refuses(target, client):
     # The emulator refuses GIF and BMP (as the pages say); the client converts them first.
     for fmt in ("GIF", "BMP"):
-        upload = client.upload_image(make_image(fmt))
+        upload = client.upload_image(ImageBytesFactory(**IMAGE, fmt=fmt))
         assert upload.unique_filename
     if target.server is not None:
         formats = {u.format for u in target.server.state.uploads.values()}

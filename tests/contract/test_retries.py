@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.client import (
     AuthenticationFailed,
     BadRequest,
@@ -13,7 +14,7 @@ from wagtail_bgcut.client import (
     TransportError,
 )
 
-from .conftest import make_image
+from .conftest import IMAGE
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_gives_up_after_max_retries(server, retrying, png):
     [
         (BadRequest, None, lambda c: c.upload_image(b"GIF89a-not-really")),
         (NotFound, None, lambda c: c.process_image("missing", [{"variant_name": "a"}])),
-        (InsufficientCredits, "no-credits", lambda c: c.cut_v2(make_image())),
+        (InsufficientCredits, "no-credits", lambda c: c.cut_v2(ImageBytesFactory(**IMAGE))),
     ],
 )
 def test_client_errors_are_never_retried(target, server, png, exception, prepare, call):

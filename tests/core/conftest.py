@@ -1,8 +1,9 @@
-"""Fixtures for the Django core tests: tiny synthetic images, Wagtail images, a local S3 server.
+"""Fixtures for the Django core tests: Wagtail images, settings helpers, a local S3 server.
 
-Images are 64x48 (a coloured object on a plain background) so the local engine cuts them in
-milliseconds. The S3 server is moto in server mode on 127.0.0.1, spoken to over real HTTP by
-django-storages; every request it receives is logged so tests can prove a render made none.
+Images come from tests/factories.py; the default is 64x48 (a disc on a plain background) so the
+local engine cuts it in milliseconds. The S3 server is moto in server mode on 127.0.0.1, spoken to
+over real HTTP by django-storages; every request it receives is logged so tests can prove a render
+made none.
 """
 
 from __future__ import annotations
@@ -14,107 +15,39 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from django.core.files.images import ImageFile
 from django.test import override_settings
-from PIL import Image as PILImage
-from PIL import ImageDraw
 
+from tests.factories import ImageBytesFactory, WagtailImageFactory
 from wagtail_bgcut.backends.dummy import DummyBackend
 
 
-def make_image_bytes(
-    width: int = 64,
-    height: int = 48,
-    *,
-    colour: tuple[int, int, int] = (200, 40, 40),
-    background: tuple[int, int, int] = (235, 235, 235),
-    fmt: str = "PNG",
-    seed: int = 0,
-    quality: int | None = None,
-) -> bytes:
-    """A subject (ellipse) on a plain background; ``seed`` moves it, so bytes differ per seed.
-
-    ``quality`` is passed to Pillow for lossy formats; None keeps Pillow's default.
-    """
-    img = PILImage.new("RGB", (width, height), background)
-    draw = ImageDraw.Draw(img)
-    dx = seed % 7
-    draw.ellipse((width // 4 + dx, height // 5, 3 * width // 4 + dx, 4 * height // 5), fill=colour)
-    buf = io.BytesIO()
-    img.save(buf, format=fmt, **({} if quality is None else {"quality": quality}))
-    return buf.getvalue()
-
-
-YELLOW = (230, 200, 30)
-BLUE = (40, 120, 200)
-
-
-def disc_jpeg(
-    width: int = 96,
-    height: int = 64,
-    *,
-    colour: tuple[int, int, int] = YELLOW,
-    background: tuple[int, int, int] = BLUE,
-) -> bytes:
-    """A yellow disc on blue as a JPEG: the local engine cuts it out in a fraction of a second."""
-    return make_image_bytes(
-        width, height, colour=colour, background=background, fmt="JPEG", quality=90
-    )
-
-
-def save_image(title: str = "Yellow disc", data: bytes | None = None, name: str = "disc.jpg"):
-    """Save a Wagtail image from bytes (``disc_jpeg()`` by default), plainly.
-
-    Unlike ``make_wagtail_image``, on-commit callbacks are left to the test's transaction (so they
-    do not run in a plain ``django_db`` test), and the file is set after the image is made.
-    """
-    from wagtail.images import get_image_model
-
-    image = get_image_model()(title=title)
-    image.file = ImageFile(io.BytesIO(data or disc_jpeg()), name=name)
-    image.save()
-    return image
-
-
 @pytest.fixture
-def image_bytes():
-    return make_image_bytes
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """``with committed():`` runs on-commit callbacks (task enqueues) as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+def image_bytes() -> type[ImageBytesFactory]:
+    return ImageBytesFactory
 
 
 @pytest.fixture
 def make_wagtail_image(root_collection, committed):
-    """Create (and save, as committed) a Wagtail image from bytes; returns the image."""
-    from wagtail.images import get_image_model
+    """Save a Wagtail image of ``data`` (``ImageBytesFactory()`` by default) through
+    ``WagtailImageFactory``, or ``factory``, running on-commit callbacks as a commit would."""
 
-    def make(data: bytes | None = None, *, title: str = "test", name: str = "photo.png", **kw):
-        model = kw.pop("model", None) or get_image_model()
-        image = model(
-            title=title, file=ImageFile(io.BytesIO(data or make_image_bytes()), name=name)
-        )
-        for key, value in kw.items():
-            setattr(image, key, value)
+    def make(
+        data: bytes | None = None,
+        *,
+        name: str = "photo.png",
+        factory: type[WagtailImageFactory] = WagtailImageFactory,
+        **kwargs: Any,
+    ):
+        if data is not None:
+            kwargs["data"] = data
         with committed():
-            image.save()
-        return image
+            return factory(filename=name, **kwargs)
 
     return make
-
-
-def replace_file(image, data: bytes, name: str = "changed.png") -> None:
-    """Give an image new bytes, the way the Wagtail admin does (a new file, then save)."""
-    from django.test import TestCase
-
-    image.file = ImageFile(io.BytesIO(data), name=name)
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        image.save()
 
 
 def commit_callbacks():
@@ -122,6 +55,13 @@ def commit_callbacks():
     from django.test import TestCase
 
     return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+def replace_file(image, data: bytes, name: str = "changed.png") -> None:
+    """Give an image new bytes, the way the Wagtail admin does (a new file, then save)."""
+    image.file = ImageFile(io.BytesIO(data), name=name)
+    with commit_callbacks():
+        image.save()
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 from PIL import Image as PILImage
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.backends.backgroundcut import BackgroundCutBackend
 from wagtail_bgcut.backends.base import BaseBackend, UploadRef, get_backend
 from wagtail_bgcut.backends.dummy import DummyBackend
@@ -15,7 +16,7 @@ from wagtail_bgcut.backends.local import LocalBackend
 from wagtail_bgcut.presets import cutout_options_key, get_preset
 from wagtail_bgcut.variants import Variant
 
-from .conftest import bgcut_settings, make_image_bytes
+from .conftest import bgcut_settings
 
 VARIANTS = [
     Variant.from_dict({"format": "png"}, name="full"),
@@ -53,7 +54,7 @@ def test_engines_never_share_cache_keys():
 
 
 def test_local_backend_renders_every_variant():
-    result = LocalBackend().process(make_image_bytes(seed=91), VARIANTS)
+    result = LocalBackend().process(ImageBytesFactory(seed=91), VARIANTS)
     assert result.credits == 0 and result.upload is None
     assert set(result.outputs) == {"full", "thumb", "white"}
     for name, fmt, mode in (
@@ -81,7 +82,7 @@ def test_local_backend_refuses_garbage_clearly():
 
 def test_local_ai_cut_returns_a_png():
     backend = LocalBackend()
-    handle = backend.ai_cut_start(make_image_bytes(seed=92))
+    handle = backend.ai_cut_start(ImageBytesFactory(seed=92))
     png = backend.ai_cut_segment(handle, [(32, 24)], [(2, 2)], 1)
     img = PILImage.open(io.BytesIO(png))
     assert img.format == "PNG" and img.mode == "RGBA" and img.size == (64, 48)
@@ -91,12 +92,12 @@ def test_local_ai_cut_returns_a_png():
 def test_dummy_records_calls_and_fails_on_request():
     DummyBackend.reset()
     backend = DummyBackend()
-    result = backend.process(make_image_bytes(seed=93), VARIANTS[:2])
+    result = backend.process(ImageBytesFactory(seed=93), VARIANTS[:2])
     assert set(result.outputs) == {"full", "thumb"}
     assert DummyBackend.calls[0].variant_names == ["full", "thumb"]
     DummyBackend.fail_next(RuntimeError("nope"))
     with pytest.raises(RuntimeError, match="nope"):
-        backend.process(make_image_bytes(seed=93), VARIANTS[:1])
+        backend.process(ImageBytesFactory(seed=93), VARIANTS[:1])
     assert len(DummyBackend.calls) == 2
     DummyBackend.reset()
 
@@ -104,7 +105,7 @@ def test_dummy_records_calls_and_fails_on_request():
 def test_backgroundcut_one_upload_one_process_all_variants(bgcut_server):
     backend = get_backend()
     assert isinstance(backend, BackgroundCutBackend)
-    result = backend.process(make_image_bytes(seed=94), VARIANTS)
+    result = backend.process(ImageBytesFactory(seed=94), VARIANTS)
     assert result.calls == {"upload": 1, "process": 1, "download": 3}
     assert result.credits == 3.5
     assert result.upload and result.upload.expires_at is not None
@@ -112,17 +113,17 @@ def test_backgroundcut_one_upload_one_process_all_variants(bgcut_server):
     formats = {n: PILImage.open(io.BytesIO(o.read())).format for n, o in result.outputs.items()}
     assert formats == {"full": "PNG", "thumb": "WEBP", "white": "JPEG"}
     # The upload is reused for more variants while valid.
-    more = backend.process(make_image_bytes(seed=94), VARIANTS[:1], upload=result.upload)
+    more = backend.process(ImageBytesFactory(seed=94), VARIANTS[:1], upload=result.upload)
     assert more.calls == {"upload": 0, "process": 1, "download": 1}
     # A handle we know has expired is not even tried.
     expired = UploadRef(result.upload.unique_filename, result.upload.expires_at.replace(year=2000))
-    again = backend.process(make_image_bytes(seed=94), VARIANTS[:1], upload=expired)
+    again = backend.process(ImageBytesFactory(seed=94), VARIANTS[:1], upload=expired)
     assert again.calls["upload"] == 1
 
 
 def test_backgroundcut_ai_cut(bgcut_server):
     backend = get_backend()
-    handle = backend.ai_cut_start(make_image_bytes(seed=95))
+    handle = backend.ai_cut_start(ImageBytesFactory(seed=95))
     png = backend.ai_cut_segment(handle, [(32, 24)], [(2, 2)], 1)
     assert PILImage.open(io.BytesIO(png)).format == "PNG"
 

@@ -8,9 +8,10 @@ import pytest
 from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 
+from tests.factories import CollectionFactory, ImageBytesFactory
 from wagtail_bgcut.models import Cutout, SourceFile
 
-from .conftest import bgcut_settings, make_image_bytes
+from .conftest import bgcut_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def run(*args, **kwargs) -> str:
 
 @pytest.fixture
 def three_images(make_wagtail_image):
-    return [make_wagtail_image(make_image_bytes(seed=70 + i), title=f"img{i}") for i in range(3)]
+    return [make_wagtail_image(ImageBytesFactory(seed=70 + i), title=f"img{i}") for i in range(3)]
 
 
 def test_dry_run_spends_nothing_and_prints_the_estimate(bgcut_server, three_images):
@@ -52,7 +53,7 @@ def test_backfill_with_progress_then_nothing_left(bgcut_server, three_images):
 
 
 def test_duplicate_bytes_are_estimated_and_processed_once(bgcut_server, make_wagtail_image):
-    data = make_image_bytes(seed=79)
+    data = ImageBytesFactory(seed=79)
     make_wagtail_image(data, name="a.png")
     make_wagtail_image(data, name="b.png")
     output = run("bgcut_process", "--preset", "full", "--yes")
@@ -101,12 +102,9 @@ def test_failed_are_retried_with_failed_flag(bgcut_server, three_images):
 
 
 def test_collection_filter(dummy_backend, make_wagtail_image):
-    from wagtail.models import Collection
-
-    root = Collection.get_first_root_node()
-    shop = root.add_child(name="Shop")
-    make_wagtail_image(make_image_bytes(seed=80), collection=shop)
-    make_wagtail_image(make_image_bytes(seed=81))
+    shop = CollectionFactory(name="Shop")
+    make_wagtail_image(ImageBytesFactory(seed=80), collection=shop)
+    make_wagtail_image(ImageBytesFactory(seed=81))
     output = run("bgcut_process", "--preset", "full", "--collection", "Shop", "--yes")
     assert "1 cut-out(s) to make for 1 source(s)" in output
     output = run("bgcut_process", "--preset", "full", "--collection", str(shop.pk), "--dry-run")
@@ -122,8 +120,8 @@ def test_no_presets_is_a_clear_error(db):
 
 def test_cleanup_deletes_cutouts_of_vanished_sources_only(dummy_backend, make_wagtail_image):
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full"]):
-        keep = make_wagtail_image(make_image_bytes(seed=82), title="keep")
-        gone = make_wagtail_image(make_image_bytes(seed=83), title="gone")
+        keep = make_wagtail_image(ImageBytesFactory(seed=82), title="keep")
+        gone = make_wagtail_image(ImageBytesFactory(seed=83), title="gone")
     storage = storages["default"]
     gone_cut = Cutout.objects.get(source_hash=SourceFile.objects.get(name=gone.file.name).sha256)
     keep_cut = Cutout.objects.exclude(pk=gone_cut.pk).get()
@@ -141,4 +139,4 @@ def test_cleanup_deletes_cutouts_of_vanished_sources_only(dummy_backend, make_wa
     assert list(Cutout.objects.all()) == [keep_cut]
     assert storage.exists(keep_cut.file.name) and storage.exists(keep.file.name)
     with storage.open(keep.file.name, "rb") as fh:
-        assert fh.read() == make_image_bytes(seed=82)
+        assert fh.read() == ImageBytesFactory(seed=82)

@@ -10,19 +10,17 @@ from django.core.files.images import ImageFile
 from django.core.files.storage import storages
 from django.core.management import call_command
 
+from tests.factories import ImageBytesFactory, ProductFactory
 from tests.testapp.models import Product
 from wagtail_bgcut.fields import BackgroundRemovedImageField
 from wagtail_bgcut.models import Cutout
-
-from .conftest import make_image_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 def _product(committed, data: bytes, name: str = "p.png") -> Product:
-    product = Product(name="mug", photo=ImageFile(io.BytesIO(data), name=name))
     with committed():
-        product.save()
+        product = ProductFactory(data=data, filename=name)
     product.refresh_from_db()
     return product
 
@@ -50,7 +48,7 @@ def test_makemigrations_sees_no_change():
 
 
 def test_filled_from_the_source(committed, dummy_backend):
-    product = _product(committed, make_image_bytes(seed=41))
+    product = _product(committed, ImageBytesFactory(seed=41))
     assert product.cutout and product.thumb
     full = Cutout.objects.get(preset="full")
     assert product.cutout.name == full.file.name
@@ -58,14 +56,14 @@ def test_filled_from_the_source(committed, dummy_backend):
     assert (product.cutout.width, product.cutout.height) == (64, 48)
     # The original photo is untouched.
     with product.photo.open("rb") as fh:
-        assert fh.read() == make_image_bytes(seed=41)
+        assert fh.read() == ImageBytesFactory(seed=41)
     # Both fields of the same source were served by ONE backend call.
     assert len(dummy_backend.calls) == 1
     assert sorted(dummy_backend.calls[0].variant_names) == ["full", "thumbnail"]
 
 
 def test_refilled_only_when_bytes_change(committed, dummy_backend):
-    product = _product(committed, make_image_bytes(seed=42))
+    product = _product(committed, ImageBytesFactory(seed=42))
     first = product.cutout.name
     calls = len(dummy_backend.calls)
     product.name = "renamed"
@@ -75,7 +73,7 @@ def test_refilled_only_when_bytes_change(committed, dummy_backend):
     product.refresh_from_db()
     assert product.cutout.name == first
 
-    product.photo = ImageFile(io.BytesIO(make_image_bytes(seed=43)), name="q.png")
+    product.photo = ImageFile(io.BytesIO(ImageBytesFactory(seed=43)), name="q.png")
     with committed():
         product.save()
     product.refresh_from_db()
@@ -84,7 +82,7 @@ def test_refilled_only_when_bytes_change(committed, dummy_backend):
 
 
 def test_same_bytes_fill_without_processing(committed, dummy_backend):
-    data = make_image_bytes(seed=44)
+    data = ImageBytesFactory(seed=44)
     a = _product(committed, data, "a.png")
     calls = len(dummy_backend.calls)
     b = _product(committed, data, "b.png")
@@ -93,16 +91,16 @@ def test_same_bytes_fill_without_processing(committed, dummy_backend):
 
 
 def test_update_fields_without_the_source_does_nothing(committed, dummy_backend):
-    product = _product(committed, make_image_bytes(seed=45))
+    product = _product(committed, ImageBytesFactory(seed=45))
     calls = len(dummy_backend.calls)
-    product.photo = ImageFile(io.BytesIO(make_image_bytes(seed=46)), name="r.png")
+    product.photo = ImageFile(io.BytesIO(ImageBytesFactory(seed=46)), name="r.png")
     with committed():
         product.save(update_fields=["name"])
     assert len(dummy_backend.calls) == calls
 
 
 def test_raw_fixture_load_does_nothing(committed, dummy_backend, tmp_path):
-    product = _product(committed, make_image_bytes(seed=47))
+    product = _product(committed, ImageBytesFactory(seed=47))
     data = serializers.serialize("json", [product])
     Product.objects.all().delete()
     Cutout.objects.all().delete()
@@ -118,7 +116,7 @@ def test_raw_fixture_load_does_nothing(committed, dummy_backend, tmp_path):
 
 
 def test_clearing_the_source_clears_the_cutout(committed, dummy_backend):
-    product = _product(committed, make_image_bytes(seed=48))
+    product = _product(committed, ImageBytesFactory(seed=48))
     product.photo = None
     with committed():
         product.save()

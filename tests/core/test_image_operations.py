@@ -11,8 +11,9 @@ from PIL import Image as PILImage
 from wagtail.images import get_image_model
 from wagtail.images.exceptions import InvalidFilterSpecError
 
+from tests.factories import ImageBytesFactory, WagtailImageFactory
 from wagtail_bgcut import pipeline
-from wagtail_bgcut.api import prefetch_cutouts
+from wagtail_bgcut.cutouts import prefetch_cutouts
 from wagtail_bgcut.image_operations import (
     BgcutOperation,
     CutoutNotReady,
@@ -21,17 +22,11 @@ from wagtail_bgcut.image_operations import (
 from wagtail_bgcut.models import Cutout
 from wagtail_bgcut.presets import register_preset, unregister_preset
 
-from .conftest import YELLOW, disc_jpeg, save_image
-
 pytestmark = pytest.mark.django_db
 
 
-def jpeg_bytes(width: int = 120, height: int = 80, colour=YELLOW) -> bytes:
-    return disc_jpeg(width, height, colour=colour)
-
-
-def make_image(title: str = "Disc", data: bytes | None = None, name: str = "disc.jpg"):
-    return save_image(title, data or jpeg_bytes(), name)
+# The images are 120x80 (3:2), so a crop or a resize shows in a rendition's size.
+SIZE = {"data__width": 120, "data__height": 80}
 
 
 def open_rendition(rendition) -> PILImage.Image:
@@ -43,7 +38,7 @@ def open_rendition(rendition) -> PILImage.Image:
 
 @pytest.fixture
 def image():
-    image = make_image()
+    image = WagtailImageFactory(yellow_disc=True, title="Disc", **SIZE)
     pipeline.process_now(image, ["full", "thumbnail"])
     return image
 
@@ -100,7 +95,9 @@ def test_opaque_preset_keeps_its_own_format(image):
 
 
 def test_not_ready_saves_no_rendition_and_queues_the_cutout(django_capture_on_commit_callbacks):
-    fresh = make_image("Fresh", jpeg_bytes(colour=(200, 40, 40)), "fresh.jpg")
+    fresh = WagtailImageFactory(
+        yellow_disc=True, title="Fresh", filename="fresh.jpg", data__colour=(200, 40, 40), **SIZE
+    )
     with (
         django_capture_on_commit_callbacks(execute=False) as callbacks,
         pytest.raises(CutoutNotReady),
@@ -125,7 +122,9 @@ def test_not_ready_saves_no_rendition_and_queues_the_cutout(django_capture_on_co
 
 def test_process_on_render_makes_it_during_the_render(settings):
     settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "PROCESS_ON_RENDER": True}
-    fresh = make_image("Fresh", jpeg_bytes(colour=(200, 40, 40)), "fresh.jpg")
+    fresh = WagtailImageFactory(
+        yellow_disc=True, title="Fresh", filename="fresh.jpg", data__colour=(200, 40, 40), **SIZE
+    )
     html = Template("{% load wagtailimages_tags %}{% image img bgcut-full width-60 %}").render(
         Context({"img": fresh})
     )
@@ -135,7 +134,8 @@ def test_process_on_render_makes_it_during_the_render(settings):
 
 def test_changed_file_never_serves_the_old_rendition(image):
     old = image.get_rendition("bgcut-full")
-    image.file = ImageFile(io.BytesIO(jpeg_bytes(colour=(30, 200, 60))), name="green.jpg")
+    green = ImageBytesFactory(yellow_on_blue=True, width=120, height=80, colour=(30, 200, 60))
+    image.file = ImageFile(io.BytesIO(green), name="green.jpg")
     image.save()
     pipeline.process_now(image, ["full"])
     new = image.get_rendition("bgcut-full")
@@ -217,7 +217,9 @@ def test_srcset_image_with_prefetched_cutouts(image):
 
 
 def test_missing_original_file_does_not_break_the_page(django_capture_on_commit_callbacks):
-    gone = make_image("Gone", jpeg_bytes(colour=(20, 200, 200)), "gone.jpg")
+    gone = WagtailImageFactory(
+        yellow_disc=True, title="Gone", filename="gone.jpg", data__colour=(20, 200, 200), **SIZE
+    )
     gone.file.storage.delete(gone.file.name)
     with django_capture_on_commit_callbacks(execute=True):
         html = Template("{% load wagtailimages_tags %}{% image img bgcut-full %}").render(

@@ -8,10 +8,11 @@ import pytest
 from django.core.files.storage import storages
 from PIL import Image as PILImage
 
+from tests.factories import ImageBytesFactory, ProductFactory
 from wagtail_bgcut import pipeline
 from wagtail_bgcut.models import Cutout
 
-from .conftest import bgcut_settings, make_image_bytes, replace_file
+from .conftest import bgcut_settings, replace_file
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def calls(server, endpoint: str) -> int:
 
 def test_upload_resave_change_and_ledger(bgcut_server, make_wagtail_image):
     with bgcut_settings(AUTO_PROCESS=AUTO):
-        image = make_wagtail_image(make_image_bytes(seed=21))
+        image = make_wagtail_image(ImageBytesFactory(seed=21))
         # One upload and ONE process call for both presets, both downloaded and stored.
         assert calls(bgcut_server, "upload_image") == 1
         assert calls(bgcut_server, "process_image") == 1
@@ -54,7 +55,7 @@ def test_upload_resave_change_and_ledger(bgcut_server, make_wagtail_image):
         image.save()
         assert len(bgcut_server.requests) == before  # no API call at all
 
-        replace_file(image, make_image_bytes(seed=22))
+        replace_file(image, ImageBytesFactory(seed=22))
         assert calls(bgcut_server, "upload_image") == 2
         assert calls(bgcut_server, "process_image") == 2
 
@@ -66,7 +67,7 @@ def test_upload_resave_change_and_ledger(bgcut_server, make_wagtail_image):
 
 
 def test_new_preset_reuses_the_upload(bgcut_server, make_wagtail_image):
-    image = make_wagtail_image(make_image_bytes(seed=23))
+    image = make_wagtail_image(ImageBytesFactory(seed=23))
     pipeline.process_now(image, ["full"])
     pipeline.process_now(image, ["thumbnail"])
     assert calls(bgcut_server, "upload_image") == 1
@@ -74,7 +75,7 @@ def test_new_preset_reuses_the_upload(bgcut_server, make_wagtail_image):
 
 
 def test_expired_unique_filename_is_uploaded_again_once(bgcut_server, make_wagtail_image):
-    image = make_wagtail_image(make_image_bytes(seed=24))
+    image = make_wagtail_image(ImageBytesFactory(seed=24))
     pipeline.process_now(image, ["full"])
     bgcut_server.expire()  # the provider forgets the upload before our own expiry estimate
     rows = pipeline.process_now(image, ["thumbnail"])
@@ -88,7 +89,7 @@ def test_expired_unique_filename_is_uploaded_again_once(bgcut_server, make_wagta
 
 @pytest.mark.bgcut_server(credits=1)
 def test_insufficient_credits_fails_with_reason_and_retry_works(bgcut_server, make_wagtail_image):
-    image = make_wagtail_image(make_image_bytes(seed=25))
+    image = make_wagtail_image(ImageBytesFactory(seed=25))
     (row,) = pipeline.process_now(image, ["thumbnail"])  # 1.5 credits needed, 1 left
     assert row.status == Cutout.Status.FAILED
     assert row.error.startswith("InsufficientCredits (402)")
@@ -103,7 +104,7 @@ def test_insufficient_credits_fails_with_reason_and_retry_works(bgcut_server, ma
 
 
 def test_service_busy_is_retried_by_the_client(bgcut_server, make_wagtail_image):
-    image = make_wagtail_image(make_image_bytes(seed=26))
+    image = make_wagtail_image(ImageBytesFactory(seed=26))
     bgcut_server.inject(503, times=1, path="/v3/remove-bg/process-image/")
     (row,) = pipeline.process_now(image, ["full"])
     assert row.ready
@@ -115,7 +116,7 @@ def test_service_busy_is_retried_by_the_client(bgcut_server, make_wagtail_image)
 def test_api_key_never_in_stored_errors(bgcut_server, make_wagtail_image):
     from django.conf import settings
 
-    image = make_wagtail_image(make_image_bytes(seed=27))
+    image = make_wagtail_image(ImageBytesFactory(seed=27))
     with bgcut_settings(API_KEY="wrong-key-123456"):
         (row,) = pipeline.process_now(image, ["full"])
         assert row.status == Cutout.Status.FAILED
@@ -125,14 +126,8 @@ def test_api_key_never_in_stored_errors(bgcut_server, make_wagtail_image):
 
 
 def test_corrupt_source_fails_before_any_credit_is_spent(bgcut_server, committed):
-    from django.core.files.base import ContentFile
-
-    from tests.testapp.models import Product
-
-    product = Product(name="broken")
-    product.photo.save("broken.jpg", ContentFile(b"\xff\xd8\xff garbage"), save=False)
     with committed():
-        product.save()
+        ProductFactory(name="broken", data=b"\xff\xd8\xff garbage", filename="broken.jpg")
     rows = list(Cutout.objects.all())
     assert rows and {r.status for r in rows} == {"failed"}
     assert all(r.error.startswith("UnsupportedImage: ") for r in rows)

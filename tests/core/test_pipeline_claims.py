@@ -9,12 +9,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut import pipeline
 from wagtail_bgcut.backends.base import get_backend
 from wagtail_bgcut.models import Cutout
 from wagtail_bgcut.pipeline.rows import claim, ensure_cutouts
 
-from .conftest import bgcut_settings, make_image_bytes
+from .conftest import bgcut_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,7 @@ def test_expired_lease_is_taken_again():
 
 
 def test_stuck_processing_row_is_finished_by_the_next_request(make_wagtail_image, dummy_backend):
-    image = make_wagtail_image(make_image_bytes(seed=31))
+    image = make_wagtail_image(ImageBytesFactory(seed=31))
     (row,) = pipeline.ensure_cutouts(
         pipeline.hash_source(image.file).sha256, ["full"], get_backend()
     )
@@ -71,7 +72,7 @@ def test_stuck_processing_row_is_finished_by_the_next_request(make_wagtail_image
 
 
 def test_failed_rows_retry_automatically_until_max_attempts(make_wagtail_image, dummy_backend):
-    image = make_wagtail_image(make_image_bytes(seed=32))
+    image = make_wagtail_image(ImageBytesFactory(seed=32))
     with bgcut_settings(BACKEND="dummy", MAX_ATTEMPTS=2):
         dummy_backend.fail_next(RuntimeError("boom"))
         dummy_backend.fail_next(RuntimeError("boom again"))

@@ -9,10 +9,12 @@ import pytest
 from django.core.files.storage import storages
 from PIL import Image as PILImage
 
+from tests.factories import ImageBytesFactory, ProductFactory
 from wagtail_bgcut import pipeline
 from wagtail_bgcut.models import Cutout, SourceFile
+from wagtail_bgcut.tasks import request_cutouts
 
-from .conftest import bgcut_settings, make_image_bytes
+from .conftest import bgcut_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,7 @@ def _open(cutout: Cutout) -> PILImage.Image:
 
 def test_auto_process_makes_every_preset_in_storage(make_wagtail_image):
     with bgcut_settings(AUTO_PROCESS=["full", "thumbnail"]):
-        image = make_wagtail_image(make_image_bytes(seed=1))
+        image = make_wagtail_image(ImageBytesFactory(seed=1))
     rows = {c.preset: c for c in Cutout.objects.all()}
     assert set(rows) == {"full", "thumbnail"}
     full, thumb = rows["full"], rows["thumbnail"]
@@ -53,7 +55,7 @@ def test_auto_process_makes_every_preset_in_storage(make_wagtail_image):
 
 
 def test_same_bytes_on_two_images_are_processed_once(make_wagtail_image, dummy_backend):
-    data = make_image_bytes(seed=4)
+    data = ImageBytesFactory(seed=4)
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full"]):
         a = make_wagtail_image(data, name="a.png")
         b = make_wagtail_image(data, name="b.png")
@@ -64,12 +66,12 @@ def test_same_bytes_on_two_images_are_processed_once(make_wagtail_image, dummy_b
 
 
 def test_process_now_and_request_cutouts_share_rows(make_wagtail_image, dummy_backend):
-    image = make_wagtail_image(make_image_bytes(seed=5))
+    image = make_wagtail_image(ImageBytesFactory(seed=5))
     assert dummy_backend.calls == []  # AUTO_PROCESS is empty in the test settings
     rows = pipeline.process_now(image, ["full", "thumbnail"])
     assert [r.preset for r in rows] == ["full", "thumbnail"]
     assert all(r.ready for r in rows)
-    again = pipeline.request_cutouts(image, ["full", "thumbnail"])
+    again = request_cutouts(image, ["full", "thumbnail"])
     assert [r.pk for r in again] == [r.pk for r in rows]
     assert len(dummy_backend.calls) == 1
 
@@ -79,13 +81,13 @@ def test_unknown_preset_is_a_clear_error(make_wagtail_image):
 
     image = make_wagtail_image()
     with pytest.raises(UnknownPreset, match=r"nope.*known: full, thumbnail"):
-        pipeline.request_cutouts(image, ["nope"])
+        request_cutouts(image, ["nope"])
 
 
 def test_original_is_never_modified(make_wagtail_image, dummy_backend):
     from django.core.management import call_command
 
-    data = make_image_bytes(seed=6)
+    data = ImageBytesFactory(seed=6)
     storage = storages["default"]
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full", "thumbnail"]):
         image = make_wagtail_image(data)
@@ -101,14 +103,10 @@ def test_original_is_never_modified(make_wagtail_image, dummy_backend):
 
 
 def test_corrupt_source_fails_with_a_clear_reason(committed):
-    from django.core.files.base import ContentFile
-
-    from tests.testapp.models import Product
-
-    product = Product(name="broken")
-    product.photo.save("broken.png", ContentFile(b"\x89PNG\r\n\x1a\n not really"), save=False)
-    with committed():
-        product.save()  # never raises: the failure is recorded on the cut-out rows
+    with committed():  # saving never raises: the failure is recorded on the cut-out rows
+        product = ProductFactory(
+            name="broken", data=b"\x89PNG\r\n\x1a\n not really", filename="broken.png"
+        )
     product.refresh_from_db()
     assert not product.cutout
     rows = list(Cutout.objects.all())
@@ -117,7 +115,7 @@ def test_corrupt_source_fails_with_a_clear_reason(committed):
 
 
 def test_oversized_source_is_refused(make_wagtail_image):
-    image = make_wagtail_image(make_image_bytes(seed=15))
+    image = make_wagtail_image(ImageBytesFactory(seed=15))
     with bgcut_settings(MAX_SOURCE_PIXELS=1000):
         (row,) = pipeline.process_now(image, ["full"])
     assert row.status == "failed"

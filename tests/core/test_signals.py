@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 from django.core.files.storage import storages
 
+from tests.factories import CustomImageFactory, ImageBytesFactory
 from wagtail_bgcut.models import Cutout, SourceFile
 
-from .conftest import bgcut_settings, commit_callbacks, make_image_bytes, replace_file
+from .conftest import bgcut_settings, commit_callbacks, replace_file
 
 pytestmark = pytest.mark.django_db
 
 
 def test_resave_same_file_does_no_work_and_changed_file_does(make_wagtail_image, dummy_backend):
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full", "thumbnail"]):
-        image = make_wagtail_image(make_image_bytes(seed=2))
+        image = make_wagtail_image(ImageBytesFactory(seed=2))
         assert len(dummy_backend.calls) == 1
         # Both presets in ONE backend call.
         assert sorted(dummy_backend.calls[0].variant_names) == ["full", "thumbnail"]
@@ -25,7 +26,7 @@ def test_resave_same_file_does_no_work_and_changed_file_does(make_wagtail_image,
         image.save()
         assert len(dummy_backend.calls) == 1
 
-        replace_file(image, make_image_bytes(seed=3))
+        replace_file(image, ImageBytesFactory(seed=3))
         assert len(dummy_backend.calls) == 2
         # The new bytes have both presets; the old bytes' cut-outs were freed.
         new_hash = SourceFile.objects.get(name=image.file.name).sha256
@@ -35,7 +36,7 @@ def test_resave_same_file_does_no_work_and_changed_file_does(make_wagtail_image,
 
 def test_deleting_the_image_frees_its_cutouts(make_wagtail_image, dummy_backend):
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full", "thumbnail"]):
-        image = make_wagtail_image(make_image_bytes(seed=12))
+        image = make_wagtail_image(ImageBytesFactory(seed=12))
         cutouts = list(Cutout.objects.all())
         assert len(cutouts) == 2
         with commit_callbacks():
@@ -50,7 +51,7 @@ def test_deleting_the_image_frees_its_cutouts(make_wagtail_image, dummy_backend)
 def test_deleting_one_of_two_images_with_same_bytes_keeps_cutouts(
     make_wagtail_image, dummy_backend
 ):
-    data = make_image_bytes(seed=7)
+    data = ImageBytesFactory(seed=7)
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full"]):
         a = make_wagtail_image(data, name="a.png")
         make_wagtail_image(data, name="b.png")
@@ -63,10 +64,10 @@ def test_deleting_one_of_two_images_with_same_bytes_keeps_cutouts(
 
 def test_replacing_a_file_frees_the_old_cutouts(make_wagtail_image, dummy_backend):
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full"]):
-        image = make_wagtail_image(make_image_bytes(seed=8))
+        image = make_wagtail_image(ImageBytesFactory(seed=8))
         old = Cutout.objects.get()
         old_name = image.file.name
-        replace_file(image, make_image_bytes(seed=9))
+        replace_file(image, ImageBytesFactory(seed=9))
     assert not Cutout.objects.filter(pk=old.pk).exists()
     assert not storages["default"].exists(old.file.name)
     assert storages["default"].exists(old_name)  # the old original stays
@@ -74,10 +75,8 @@ def test_replacing_a_file_frees_the_old_cutouts(make_wagtail_image, dummy_backen
 
 
 def test_custom_image_model_triggers_auto_process(make_wagtail_image, dummy_backend):
-    from tests.testapp.models import CustomImage
-
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full"]):
-        make_wagtail_image(make_image_bytes(seed=10), model=CustomImage)
+        make_wagtail_image(ImageBytesFactory(seed=10), factory=CustomImageFactory)
     assert len(dummy_backend.calls) == 1
     assert Cutout.objects.get().ready
 
@@ -86,7 +85,7 @@ def test_raw_and_update_fields_do_nothing(make_wagtail_image, dummy_backend):
     from wagtail.images import get_image_model
 
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full"]):
-        image = make_wagtail_image(make_image_bytes(seed=11))
+        image = make_wagtail_image(ImageBytesFactory(seed=11))
         dummy_backend.reset()
         Cutout.objects.all().delete()
         image.file.name = "original_images/other.png"
@@ -109,10 +108,10 @@ def test_file_overwritten_under_the_same_name_is_cut_again(make_wagtail_image, d
     from django.core.files.base import ContentFile
 
     with bgcut_settings(BACKEND="dummy", AUTO_PROCESS=["full"]):
-        image = make_wagtail_image(make_image_bytes(seed=13))
+        image = make_wagtail_image(ImageBytesFactory(seed=13))
         image.refresh_from_db()
         old = Cutout.objects.get()
-        new_bytes = make_image_bytes(seed=14)
+        new_bytes = ImageBytesFactory(seed=14)
         storage = storages["default"]
         storage.delete(image.file.name)
         assert storage.save(image.file.name, ContentFile(new_bytes)) == image.file.name

@@ -7,17 +7,18 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.test import override_settings
 from PIL import Image as PILImage
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut import pipeline
 from wagtail_bgcut.models import Cutout, get_cutout_storage
-from wagtail_bgcut.sources import storage_key
+from wagtail_bgcut.source_hashes import storage_key
 
-from .conftest import bgcut_settings, make_image_bytes
+from .conftest import bgcut_settings
 
 pytestmark = pytest.mark.django_db
 
 
 def test_filesystem_storage_alias_is_followed(tmp_path, make_wagtail_image, dummy_backend):
-    image = make_wagtail_image(make_image_bytes(seed=51))
+    image = make_wagtail_image(ImageBytesFactory(seed=51))
     setting = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "cutouts": {
@@ -40,7 +41,7 @@ def test_filesystem_storage_alias_is_followed(tmp_path, make_wagtail_image, dumm
 
 
 def test_leftover_file_of_an_interrupted_run_is_replaced(make_wagtail_image, dummy_backend):
-    image = make_wagtail_image(make_image_bytes(seed=52))
+    image = make_wagtail_image(ImageBytesFactory(seed=52))
     (row,) = pipeline.process_now(image, ["full"])
     name = row.file.name
     # Pretend the row was lost after the file was written: the next run writes the same name.
@@ -53,7 +54,7 @@ def test_leftover_file_of_an_interrupted_run_is_replaced(make_wagtail_image, dum
 
 def test_s3_storage_end_to_end(s3_storage_settings, make_wagtail_image):
     with bgcut_settings(AUTO_PROCESS=["full", "thumbnail"]):
-        image = make_wagtail_image(make_image_bytes(seed=53))
+        image = make_wagtail_image(ImageBytesFactory(seed=53))
     rows = list(Cutout.objects.order_by("preset"))
     assert [r.preset for r in rows] == ["full", "thumbnail"] and all(r.ready for r in rows)
     puts = [path for method, path in s3_storage_settings.requests if method == "PUT"]
@@ -70,7 +71,7 @@ def test_s3_storage_end_to_end(s3_storage_settings, make_wagtail_image):
 
 
 def test_s3_url_of_a_cached_cutout_makes_no_request(s3_storage_settings, make_wagtail_image):
-    image = make_wagtail_image(make_image_bytes(seed=54))
+    image = make_wagtail_image(ImageBytesFactory(seed=54))
     (row,) = pipeline.process_now(image, ["full"])
     s3_storage_settings.clear_requests()
     row = Cutout.objects.get(pk=row.pk)
@@ -82,7 +83,7 @@ def test_s3_url_of_a_cached_cutout_makes_no_request(s3_storage_settings, make_wa
 
 def test_s3_cleanup_deletes_the_object(s3_storage_settings, make_wagtail_image, committed):
     with bgcut_settings(AUTO_PROCESS=["full"]):
-        image = make_wagtail_image(make_image_bytes(seed=55))
+        image = make_wagtail_image(ImageBytesFactory(seed=55))
     row = Cutout.objects.get()
     assert s3_storage_settings.storage.exists(row.file.name)
     with committed():

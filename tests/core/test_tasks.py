@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from wagtail_bgcut import pipeline
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.models import Cutout
+from wagtail_bgcut.tasks import request_cutouts
 
-from .conftest import bgcut_settings, make_image_bytes
+from .conftest import bgcut_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_work_is_enqueued_on_commit(
     make_wagtail_image, dummy_backend, django_capture_on_commit_callbacks
 ):
-    image = make_wagtail_image(make_image_bytes(seed=61))
+    image = make_wagtail_image(ImageBytesFactory(seed=61))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        (row,) = pipeline.request_cutouts(image, ["full"])
+        (row,) = request_cutouts(image, ["full"])
     # Nothing ran before the commit: the row waits, the backend was not called.
     assert row.status == Cutout.Status.PENDING
     assert dummy_backend.calls == []
@@ -37,10 +38,10 @@ def test_work_is_enqueued_on_commit(
 def test_task_takes_primary_keys_and_reports_done_ids(make_wagtail_image, dummy_backend):
     from wagtail_bgcut.tasks import process_cutouts
 
-    image = make_wagtail_image(make_image_bytes(seed=62))
+    image = make_wagtail_image(ImageBytesFactory(seed=62))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("wagtail_bgcut.tasks.enqueue_cutouts", lambda *a, **k: None)
-        (row,) = pipeline.request_cutouts(image, ["full"])
+        (row,) = request_cutouts(image, ["full"])
     result = process_cutouts.enqueue([row.pk], None)
     assert result.return_value == [row.pk]
     row.refresh_from_db()
@@ -55,7 +56,7 @@ def test_database_backend_and_worker(make_wagtail_image, dummy_backend):
     from django_tasks_db.models import DBTaskResult
 
     with bgcut_settings(BACKEND="dummy", TASK_BACKEND="db", AUTO_PROCESS=["full", "thumbnail"]):
-        image = make_wagtail_image(make_image_bytes(seed=63))
+        image = make_wagtail_image(ImageBytesFactory(seed=63))
         # Queued in the database, not run: the web process never waits for the backend.
         assert DBTaskResult.objects.count() == 1
         queued = DBTaskResult.objects.get()

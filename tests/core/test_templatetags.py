@@ -12,11 +12,10 @@ from django.template import Context, Template, TemplateSyntaxError
 from django.test.utils import CaptureQueriesContext
 from wagtail.images import get_image_model
 
+from tests.factories import ImageBytesFactory, WagtailImageFactory
 from wagtail_bgcut import pipeline
-from wagtail_bgcut.api import prefetch_cutouts
+from wagtail_bgcut.cutouts import prefetch_cutouts
 from wagtail_bgcut.models import Cutout, SourceFile
-
-from .conftest import disc_jpeg, save_image
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,7 @@ def attrs_of(html: str) -> dict[str, str]:
 
 @pytest.fixture
 def ready_image():
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     pipeline.process_now(image, ["full", "thumbnail"])
     return image
 
@@ -76,7 +75,7 @@ def test_as_form_exposes_url_size_and_ready(ready_image):
 
 
 def test_not_ready_shows_the_original_and_queues(django_capture_on_commit_callbacks):
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         html = render(
             '{% bgcut img "thumbnail" as cut %}{% if not cut.ready %}pending {% endif %}'
@@ -94,7 +93,7 @@ def test_not_ready_shows_the_original_and_queues(django_capture_on_commit_callba
 
 def test_process_on_render_waits_for_the_cutout(settings):
     settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "PROCESS_ON_RENDER": True}
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     html = render('{% bgcut img "full" %}', img=image)
     assert attrs_of(html)["src"] == Cutout.objects.get(status="done").file.url
 
@@ -142,7 +141,10 @@ def test_malformed_tags_are_syntax_errors(source):
 
 
 def test_listing_with_prefetch_renders_without_queries(ready_image):
-    others = [save_image(f"Copy {i}", disc_jpeg(), f"copy{i}.jpg") for i in range(5)]
+    others = [
+        WagtailImageFactory(yellow_disc=True, title=f"Copy {i}", filename=f"copy{i}.jpg")
+        for i in range(5)
+    ]
     for other in others:
         pipeline.process_now(other, ["thumbnail"])
     images = prefetch_cutouts(get_image_model().objects.order_by("pk"), "thumbnail")
@@ -164,7 +166,7 @@ def test_bgcut_url_tag(ready_image):
 @pytest.mark.parametrize("process_on_render", [False, True])
 def test_unreadable_original_falls_back_without_crashing(settings, process_on_render, caplog):
     settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "PROCESS_ON_RENDER": process_on_render}
-    image = save_image("Gone", name="gone.jpg")
+    image = WagtailImageFactory(yellow_disc=True, title="Gone", filename="gone.jpg")
     image.file.storage.delete(image.file.name)
     SourceFile.objects.all().delete()  # never hashed: the pipeline would have to read it
     html = render('{% bgcut img "full" %}', img=image)
@@ -177,7 +179,10 @@ def test_plain_django_image_field(django_capture_on_commit_callbacks):
 
     with django_capture_on_commit_callbacks(execute=False):
         product = Product.objects.create(name="Lamp")
-        product.photo.save("lamp.jpg", ImageFile(io.BytesIO(disc_jpeg()), name="lamp.jpg"))
+        product.photo.save(
+            "lamp.jpg",
+            ImageFile(io.BytesIO(ImageBytesFactory(yellow_on_blue=True)), name="lamp.jpg"),
+        )
         fresh = Product.objects.get(pk=product.pk)
         html = render('{% bgcut p.photo "full" class="p" %}', p=fresh)
     # Not ready: the original, and no width/height since measuring would mean reading the file.

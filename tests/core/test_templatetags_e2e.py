@@ -10,9 +10,10 @@ from django.template import Context, Template
 from PIL import Image as PILImage
 from wagtail.images import get_image_model
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.models import Cutout
 
-from .conftest import bgcut_settings, make_image_bytes, replace_file
+from .conftest import bgcut_settings, replace_file
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def render(image) -> list[str]:
 
 def test_upload_render_change_render(bgcut_server, make_wagtail_image):
     with bgcut_settings(AUTO_PROCESS=["full", "thumbnail"]):
-        image = make_wagtail_image(make_image_bytes(seed=3, fmt="JPEG"), name="shoe.jpg")
+        image = make_wagtail_image(ImageBytesFactory(seed=3, fmt="JPEG"), name="shoe.jpg")
         assert calls(bgcut_server, "upload_image") == 1
         assert calls(bgcut_server, "process_image") == 1
         rows = {c.preset: c for c in Cutout.objects.filter(status="done")}
@@ -55,7 +56,7 @@ def test_upload_render_change_render(bgcut_server, make_wagtail_image):
         image.save()
         assert len(bgcut_server.requests) == api_requests
 
-        replace_file(image, make_image_bytes(seed=4, colour=(30, 160, 60), fmt="JPEG"))
+        replace_file(image, ImageBytesFactory(seed=4, colour=(30, 160, 60), fmt="JPEG"))
         assert calls(bgcut_server, "upload_image") == 2
         assert calls(bgcut_server, "process_image") == 2
         new_thumb, new_full, new_rendition = render(image)

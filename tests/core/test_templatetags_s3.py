@@ -7,7 +7,7 @@ from django.template import Context, Template
 from wagtail.images import get_image_model
 
 from wagtail_bgcut import pipeline
-from wagtail_bgcut.api import prefetch_cutouts
+from wagtail_bgcut.cutouts import prefetch_cutouts
 from wagtail_bgcut.models import Cutout
 
 pytestmark = pytest.mark.django_db

@@ -1,32 +1,19 @@
-"""Fixtures for the direct-upload tests: users, a clean cache, a recording client, small photos.
+"""Fixtures for the direct-upload tests: users, a clean cache, a recording client.
+
+Photos are ``ImageBytesFactory(squashed_ball=True)`` (tests/factories.py).
 
 Browser tests (marked ``browser``) launch chromium through tests/browser.py.
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from PIL import Image, ImageDraw
 
+from tests.factories import UserFactory
 from wagtail_bgcut.testing.pytest_plugin import API_KEY
-
-PASSWORD = "correct horse battery"
-
-
-def photo_bytes(width: int = 96, height: int = 72, *, fmt: str = "PNG", seed: int = 0) -> bytes:
-    """A red disc on a light grey background: something both engines can cut out."""
-    img = Image.new("RGB", (width, height), (232, 232, 232))
-    draw = ImageDraw.Draw(img)
-    draw.ellipse(
-        (width // 4 + seed, height // 6, 3 * width // 4, 5 * height // 6), fill=(200, 30, 30)
-    )
-    buf = io.BytesIO()
-    img.save(buf, format=fmt)
-    return buf.getvalue()
 
 
 @pytest.fixture(autouse=True)
@@ -39,13 +26,13 @@ def _clean_cache(settings):
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("alice", "alice@example.com", PASSWORD)
+def user(db):
+    return UserFactory(username="alice")
 
 
 @pytest.fixture
-def other_user(django_user_model):
-    return django_user_model.objects.create_user("bob", "bob@example.com", PASSWORD)
+def other_user(db):
+    return UserFactory(username="bob")
 
 
 class Recorder:

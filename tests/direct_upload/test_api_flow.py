@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 from wagtail.images import get_image_model
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.direct_upload import tokens
 from wagtail_bgcut.models import Cutout, SourceFile
 
-from .conftest import photo_bytes
 from .helpers import Flow, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def flow(alice, recorder, bgcut_server):
 
 def _processed(flow, presets=("full",), image=None):
     assert flow.token(presets).status_code == 200
-    status, result = flow.process(image or photo_bytes())
+    status, result = flow.process(image or ImageBytesFactory(squashed_ball=True))
     assert status == 200, result
     return result
 
@@ -81,7 +81,7 @@ def test_presets_outside_the_allowed_list_are_refused(flow, bgcut_server, settin
 
 
 def test_full_upload_stores_the_cutouts_and_a_wagtail_image(flow, bgcut_server, recorder):
-    image = photo_bytes()
+    image = ImageBytesFactory(squashed_ball=True)
     result = _processed(flow, ["full", "thumbnail"], image)
     response = flow.finalize(result)
     assert response.status_code == 200, response.content
@@ -101,7 +101,7 @@ def test_full_upload_stores_the_cutouts_and_a_wagtail_image(flow, bgcut_server, 
 
 
 def test_the_same_bytes_again_reuse_the_stored_cutout(flow, bgcut_server):
-    image = photo_bytes(seed=3)
+    image = ImageBytesFactory(squashed_ball=True, seed=3)
     first = flow.finalize(_processed(flow, ["full"], image)).json()
     second = flow.finalize(_processed(flow, ["full"], image)).json()
     assert first["cutouts"]["full"]["url"] == second["cutouts"]["full"]["url"]
@@ -230,16 +230,10 @@ def test_token_api_failure_is_a_503_without_provider_detail(flow, bgcut_server):
 
 
 def test_a_phone_portrait_with_an_exif_rotation_is_accepted(flow):
-    from io import BytesIO
-
-    from PIL import Image
-
-    landscape = Image.open(BytesIO(photo_bytes(120, 80))).convert("RGB")
-    exif = Image.Exif()
-    exif[0x0112] = 6  # stored landscape, shown portrait
-    buf = BytesIO()
-    landscape.save(buf, format="JPEG", exif=exif.tobytes())
-    response = flow.finalize(_processed(flow, ["full"], buf.getvalue()))
+    portrait = ImageBytesFactory(  # stored landscape, shown portrait
+        squashed_ball=True, width=120, height=80, fmt="JPEG", orientation=6
+    )
+    response = flow.finalize(_processed(flow, ["full"], portrait))
     assert response.status_code == 200, response.content
     full = response.json()["cutouts"]["full"]
     assert (full["width"], full["height"]) == (80, 120)
@@ -247,9 +241,11 @@ def test_a_phone_portrait_with_an_exif_rotation_is_accepted(flow):
 
 def test_another_images_cutout_cannot_be_attached_to_this_original(flow):
     # Two genuine API results; the tampered finalize pairs one's original with the other's output.
-    mine = _processed(flow, ["full"], photo_bytes(96, 72))
+    mine = _processed(flow, ["full"], ImageBytesFactory(squashed_ball=True, width=96, height=72))
     mine_grant = dict(flow.grant)
-    other = _processed(flow, ["full"], photo_bytes(64, 64, seed=1))
+    other = _processed(
+        flow, ["full"], ImageBytesFactory(squashed_ball=True, width=64, height=64, seed=1)
+    )
     flow.grant = mine_grant
     before = snapshot()
     response = flow.finalize(mine, output_urls=other["output_urls"])
@@ -267,7 +263,7 @@ def test_another_images_cutout_cannot_be_attached_to_this_original(flow):
     ],
 )
 def test_outputs_must_fit_their_preset_and_original(size, fmt, message):
-    from wagtail_bgcut.direct_upload.results import OutputFile, ResultError, check_output
+    from wagtail_bgcut.direct_upload.finalize import OutputFile, ResultError, check_output
     from wagtail_bgcut.variants import Variant
 
     variant = Variant.from_dict({"format": "png"}, name="full")
@@ -279,18 +275,6 @@ def test_outputs_must_fit_their_preset_and_original(size, fmt, message):
         check_output(small, OutputFile(b"", "png", 1000, 750), 2000, 1500)
 
 
-def _blue_square(width: int = 96, height: int = 72) -> bytes:
-    from io import BytesIO
-
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (width, height), (240, 240, 240))
-    ImageDraw.Draw(img).rectangle((20, 10, 76, 62), fill=(20, 40, 210))
-    buf = BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize("preset", ["full", "white"])
 def test_a_same_shaped_cutout_of_another_image_is_refused(flow, settings, preset):
     settings.WAGTAIL_BGCUT = {
@@ -300,9 +284,17 @@ def test_a_same_shaped_cutout_of_another_image_is_refused(flow, settings, preset
             "white": {"format": "jpg", "background_color": "#ffffff"},
         },
     }
-    mine = _processed(flow, [preset], photo_bytes(96, 72))
+    mine = _processed(flow, [preset], ImageBytesFactory(squashed_ball=True, width=96, height=72))
     mine_grant = dict(flow.grant)
-    other = _processed(flow, [preset], _blue_square(96, 72))
+    blue_square = ImageBytesFactory(
+        width=96,
+        height=72,
+        subject="rectangle",
+        box=(20, 10, 76, 62),
+        colour=(20, 40, 210),
+        background=(240, 240, 240),
+    )
+    other = _processed(flow, [preset], blue_square)
     flow.grant = mine_grant
     before = snapshot()
     response = flow.finalize(mine, output_urls=other["output_urls"])

@@ -12,10 +12,9 @@ from django.test import Client
 from wagtail.images import get_image_model
 
 from tests.browser import chromium_page
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.models import Cutout
 from wagtail_bgcut.testing.pytest_plugin import API_KEY
-
-from .conftest import photo_bytes
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,7 +45,7 @@ def test_upload_through_the_widget_stores_and_shows_the_cutout(
     page.on("response", lambda response: responses.append(response))
     page.goto(live_server.url + "/upload-page/")
     photo = tmp_path / "ball.png"
-    photo.write_bytes(photo_bytes(160, 120))
+    photo.write_bytes(ImageBytesFactory(squashed_ball=True, width=160, height=120))
 
     page.set_input_files("[data-bgcut-file]", str(photo))
     widget = page.locator("[data-bgcut-direct-upload]")
@@ -95,7 +94,7 @@ def test_without_a_key_the_same_widget_uses_the_sites_own_engine(
     page = browser_page
     page.goto(live_server.url + "/upload-page/")
     photo = tmp_path / "ball.jpg"
-    photo.write_bytes(photo_bytes(160, 120, fmt="JPEG"))
+    photo.write_bytes(ImageBytesFactory(squashed_ball=True, width=160, height=120, fmt="JPEG"))
     page.set_input_files("[data-bgcut-file]", str(photo))
     widget = page.locator("[data-bgcut-direct-upload]")
     page.wait_for_selector("[data-state=done], [data-state=error]")

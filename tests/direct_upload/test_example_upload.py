@@ -13,19 +13,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.factories import ImageBytesFactory
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "example_project"
 
 SCRIPT = """
-import io, json
+import json, os
 from django.core.management import call_command
 from django.test import Client
-from PIL import Image, ImageDraw
 
 call_command("migrate", interactive=False, verbosity=0)
-img = Image.new("RGB", (120, 90), (230, 230, 230))
-ImageDraw.Draw(img).ellipse((30, 15, 90, 75), fill=(200, 30, 30))
-buf = io.BytesIO(); img.save(buf, format="PNG"); buf.seek(0); buf.name = "ball.png"
+buf = open(os.environ["EXAMPLE_PHOTO"], "rb")
 out = {}
 c = Client()
 page = c.get("/upload/")
@@ -53,6 +52,10 @@ def test_the_demo_upload_page_removes_backgrounds_for_visitors(tmp_path):
     env["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
     env["EXAMPLE_DB"] = str(tmp_path / "db.sqlite3")
     env["EXAMPLE_MEDIA_ROOT"] = str(tmp_path / "media")
+    env["EXAMPLE_PHOTO"] = str(tmp_path / "ball.png")
+    (tmp_path / "ball.png").write_bytes(
+        ImageBytesFactory(ball=True, width=120, height=90, background=(230, 230, 230))
+    )
     proc = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()\n" + SCRIPT],
         cwd=PROJECT,

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.test import Client
 from PIL import Image
 
-from wagtail_bgcut.direct_upload.results import local_folder
+from tests.factories import ImageBytesFactory
+from wagtail_bgcut.direct_upload.finalize import local_folder
 from wagtail_bgcut.models import Cutout, cutout_storage
 
-from .conftest import media_files, photo_bytes
+from .conftest import media_files
 from .helpers import Flow, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,7 @@ def test_local_flow_returns_the_api_shape_and_stores_a_real_cutout(flow, recorde
     grant = flow.token(["full", "thumbnail"]).json()
     assert grant["mode"] == "local"
     assert grant["process_url"] == "/bgcut/upload/process/"
-    status, result = flow.process(photo_bytes())
+    status, result = flow.process(ImageBytesFactory(squashed_ball=True))
     assert status == 200
     assert result["status"] == "success"
     assert set(result["output_urls"]) == {"full", "thumbnail"}
@@ -52,15 +53,17 @@ def test_local_flow_returns_the_api_shape_and_stores_a_real_cutout(flow, recorde
 
 def test_a_local_token_works_once(flow):
     flow.token()
-    assert flow.process(photo_bytes())[0] == 200
-    status, body = flow.process(photo_bytes(seed=2))
+    assert flow.process(ImageBytesFactory(squashed_ball=True))[0] == 200
+    status, body = flow.process(ImageBytesFactory(squashed_ball=True, seed=2))
     assert status == 401
     assert body == {"detail": "Missing, invalid or expired access token."}
 
 
 def test_a_forged_local_token_is_refused(flow):
     flow.token()
-    status, _ = flow.process(photo_bytes(), token=flow.grant["token"][:-2] + "xx")
+    status, _ = flow.process(
+        ImageBytesFactory(squashed_ball=True), token=flow.grant["token"][:-2] + "xx"
+    )
     assert status == 401
 
 
@@ -69,16 +72,16 @@ def test_a_bad_image_does_not_spend_the_token(flow):
     status, body = flow.process(b"GIF89a not really")
     assert status == 400
     assert body["detail"] == "Invalid image format. Supported: PNG, JPG, JPEG, WebP"
-    assert flow.process(photo_bytes())[0] == 200
+    assert flow.process(ImageBytesFactory(squashed_ball=True))[0] == 200
 
 
 def test_finalize_only_accepts_the_files_its_ticket_names(flow, user):
     flow.token()
-    _, mine = flow.process(photo_bytes())
+    _, mine = flow.process(ImageBytesFactory(squashed_ball=True))
     # A second upload by the same user, finalized with the first ticket: refused.
     first_grant = dict(flow.grant)
     flow.token()
-    _, other = flow.process(photo_bytes(seed=4))
+    _, other = flow.process(ImageBytesFactory(squashed_ball=True, seed=4))
     flow.grant = first_grant
     before = snapshot()
     response = flow.finalize(other)
@@ -97,7 +100,7 @@ def test_a_ticket_from_local_mode_is_refused_in_api_mode(client, user, recorder,
     client.force_login(user)
     flow = Flow(client, recorder)
     flow.token()
-    _, result = flow.process(photo_bytes())
+    _, result = flow.process(ImageBytesFactory(squashed_ball=True))
     settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "BACKEND": "backgroundcut", "API_KEY": "k"}
     before = snapshot()
     response = flow.finalize(result)
@@ -118,7 +121,7 @@ def test_an_oversized_upload_is_refused_before_it_is_read(flow):
     status, body = flow.process(b"\0" * (13 * 1024 * 1024))
     assert status == 413
     assert body == {"detail": "Image too large. The limit is 12 MB."}
-    assert flow.process(photo_bytes())[0] == 200  # the token was not spent
+    assert flow.process(ImageBytesFactory(squashed_ball=True))[0] == 200  # the token was not spent
 
 
 def test_a_token_request_that_is_not_json_is_a_clear_400(flow):

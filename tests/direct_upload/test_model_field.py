@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.files.base import ContentFile
 
+from tests.factories import ImageBytesFactory
 from tests.testapp.models import Product
 from wagtail_bgcut.models import Cutout
 
-from .conftest import photo_bytes
 from .helpers import Flow
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def test_the_fields_are_filled_from_the_upload_without_a_second_charge(
     client.force_login(user)
     flow = Flow(client, recorder)
     flow.token(["full", "thumbnail"])
-    _, result = flow.process(photo_bytes())
+    _, result = flow.process(ImageBytesFactory(squashed_ball=True))
     with django_capture_on_commit_callbacks(execute=True):
         response = flow.finalize(result)
     assert response.status_code == 200, response.content

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.direct_upload.throttle import check_throttle, parse_rate
 from wagtail_bgcut.exceptions import BgcutConfigurationError
 
@@ -87,7 +88,7 @@ def test_a_public_include_admits_visitors_and_binds_their_session(recorder):
     response = flow.token()
     assert response.status_code == 200
     assert response.json()["finalize_url"] == "/public/upload/finalize/"
-    status, result = flow.process(_png())
+    status, result = flow.process(ImageBytesFactory(squashed_ball=True, width=64, height=48))
     assert status == 200
     # Another visitor (another session) cannot finalize it.
     assert flow.finalize(result, client=stranger).status_code == 403
@@ -99,9 +100,3 @@ def test_inactive_users_are_refused(client, user, recorder):
     user.save()
     client.force_login(user)
     assert Flow(client, recorder).token().status_code == 403
-
-
-def _png() -> bytes:
-    from .conftest import photo_bytes
-
-    return photo_bytes(64, 48)

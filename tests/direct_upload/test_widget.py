@@ -8,10 +8,10 @@ import pytest
 from django import forms
 from django.core import signing
 
+from tests.factories import ImageBytesFactory
 from wagtail_bgcut.direct_upload.views import REFERENCE_SALT
 from wagtail_bgcut.direct_upload.widgets import DirectUploadField
 
-from .conftest import photo_bytes
 from .helpers import Flow
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_the_field_returns_a_finalized_reference(client, user, recorder):
     client.force_login(user)
     flow = Flow(client, recorder)
     flow.token()
-    _, result = flow.process(photo_bytes())
+    _, result = flow.process(ImageBytesFactory(squashed_ball=True))
     reference = flow.finalize(result).json()["reference"]
     response = client.post("/upload-page/", {"photo": reference})
     image_id = signing.loads(reference, salt=REFERENCE_SALT)["r"]["image_id"]

@@ -9,31 +9,28 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.images import decode, red_disc
+from tests.factories import ImageBytesFactory
 
-__all__ = ["HEIGHT", "SUBJECT", "WIDTH", "Api", "decode", "detail", "make_image"]
+__all__ = ["HEIGHT", "SUBJECT", "WIDTH", "Api", "detail"]
 
+# The images are ImageBytesFactory(red_on_white=True): a red disc on white, 64x48, centred.
 WIDTH, HEIGHT = 64, 48
-SUBJECT = (16, 8, 48, 40)  # a red disc on white, centred
-
-
-def make_image(fmt: str = "PNG", size: tuple[int, int] = (WIDTH, HEIGHT)) -> bytes:
-    return red_disc(fmt, size)
+SUBJECT = (16, 8, 48, 40)
 
 
 @pytest.fixture
 def png() -> bytes:
-    return make_image("PNG")
+    return ImageBytesFactory(red_on_white=True, fmt="PNG")
 
 
 @pytest.fixture
 def jpeg() -> bytes:
-    return make_image("JPEG")
+    return ImageBytesFactory(red_on_white=True, fmt="JPEG")
 
 
 @pytest.fixture
 def webp() -> bytes:
-    return make_image("WEBP")
+    return ImageBytesFactory(red_on_white=True, fmt="WEBP")
 
 
 class Api:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import requests
 
-from .conftest import decode, detail
+from tests.factories import decode
+
+from .conftest import detail
 
 CENTRE, CORNER = (32, 24), (2, 2)
 

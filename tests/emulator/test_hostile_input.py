@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import io
-import struct
 import subprocess
 import sys
-import zlib
 
 import requests
-from PIL import Image
 
-from .conftest import decode, detail
+from tests.factories import ImageBytesFactory, decode, png_bomb
 
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims a huge size: a decompression bomb, refused from the header."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    crc = struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
-    body = zlib.compress(b"\0" * 1024)
-    idat = b"IDAT" + body
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + crc
-        + struct.pack(">I", len(body))
-        + idat
-        + struct.pack(">I", zlib.crc32(idat) & 0xFFFFFFFF)
-    )
+from .conftest import detail
 
 
 def test_decompression_bomb_is_400(api):
-    response = api.upload(_png_header_only(60_000, 60_000))
+    response = api.upload(png_bomb(60_000, 60_000))
     assert response.status_code == 400
     assert detail(response)
 
@@ -68,13 +48,14 @@ def test_output_variants_of_the_wrong_type(api, png):
 
 def test_ai_cut_dots_are_in_displayed_pixels(api):
     """A JPEG stored sideways with an EXIF rotation: dots address the upright image."""
-    img = Image.new("RGB", (64, 48), "white")
-    img.paste((220, 20, 20), (8, 8, 56, 40))
-    out = io.BytesIO()
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90° clockwise for display: shown as 48 x 64
-    img.save(out, "JPEG", exif=exif)
-    uf = api.initialize(out.getvalue()).json()["unique_filename"]
+    sideways = ImageBytesFactory(
+        red_on_white=True,
+        subject="rectangle",
+        box=(8, 8, 55, 39),
+        fmt="JPEG",
+        orientation=6,  # rotate 90° clockwise for display: shown as 48 x 64
+    )
+    uf = api.initialize(sideways).json()["unique_filename"]
     assert api.segment(uf, [(60, 10)]).status_code == 400  # x=60 is outside a 48-wide image
     response = api.segment(uf, [(24, 32)])
     assert response.status_code == 200

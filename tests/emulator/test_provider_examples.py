@@ -12,14 +12,16 @@ import subprocess
 import pytest
 import requests
 
-from .conftest import decode, make_image
+from tests.factories import ImageBytesFactory, decode
 
 
 @pytest.fixture
 def photo(tmp_path, monkeypatch):
     """photo.jpg in the working directory, big enough for the AI Cut example's dots."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "photo.jpg").write_bytes(make_image("JPEG", (400, 400)))
+    (tmp_path / "photo.jpg").write_bytes(
+        ImageBytesFactory(red_on_white=True, fmt="JPEG", width=400, height=400)
+    )
     return tmp_path / "photo.jpg"
 
 

@@ -8,7 +8,9 @@ import pytest
 import requests
 from PIL import Image
 
-from .conftest import HEIGHT, WIDTH, decode, detail, make_image
+from tests.factories import ImageBytesFactory, decode
+
+from .conftest import HEIGHT, WIDTH, detail
 
 
 def _get(url: str) -> requests.Response:
@@ -17,7 +19,7 @@ def _get(url: str) -> requests.Response:
 
 @pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
 def test_every_documented_input_format_is_accepted(api, fmt):
-    image = make_image(fmt.upper())
+    image = ImageBytesFactory(red_on_white=True, fmt=fmt.upper())
     uploaded = api.upload(image, name="no-extension")
     assert uploaded.status_code == 200
     result = api.process(uploaded.json()["unique_filename"], [{"variant_name": "x"}]).json()
@@ -53,7 +55,8 @@ def test_variants_are_rendered_as_asked(api, png):
 
 
 def test_max_resolution_scales_down_large_inputs(api):
-    uf = api.upload(make_image("PNG", (1000, 600))).json()["unique_filename"]
+    large = ImageBytesFactory(red_on_white=True, fmt="PNG", width=1000, height=600)
+    uf = api.upload(large).json()["unique_filename"]
     urls = api.process(uf, [{"variant_name": "t", "max_resolution": 250_000}]).json()["output_urls"]
     out = decode(_get(urls["t"]).content)
     assert out.width * out.height <= 250_000
@@ -109,9 +112,9 @@ def test_missing_image_is_400(api):
 @pytest.mark.parametrize(
     "data",
     [
-        make_image("GIF"),
-        make_image("BMP"),
-        make_image("TIFF"),
+        ImageBytesFactory(red_on_white=True, fmt="GIF"),
+        ImageBytesFactory(red_on_white=True, fmt="BMP"),
+        ImageBytesFactory(red_on_white=True, fmt="TIFF"),
         b"<svg xmlns='http://www.w3.org/2000/svg'/>",
         b"\x89PNG\r\n\x1a\n" + b"broken" * 10,
     ],
@@ -125,13 +128,13 @@ def test_unsupported_or_corrupt_image_is_400(api, data):
 
 
 def test_format_error_uses_the_documented_detail(api):
-    response = api.upload(make_image("GIF"), name="photo.png")
+    response = api.upload(ImageBytesFactory(red_on_white=True, fmt="GIF"), name="photo.png")
     assert detail(response) == "Invalid image format. Supported: PNG, JPG, JPEG, WebP"
 
 
 def test_upload_over_12_mb_is_413(api):
     # A valid PNG header followed by padding: refused on size before any decoding.
-    big = make_image("PNG") + b"\0" * (12 * 1024 * 1024)
+    big = ImageBytesFactory(red_on_white=True, fmt="PNG") + b"\0" * (12 * 1024 * 1024)
     response = api.upload(big)
     assert response.status_code == 413
     assert "12MB" in detail(response)

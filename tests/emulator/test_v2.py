@@ -7,7 +7,9 @@ import base64
 import pytest
 import requests
 
-from .conftest import decode, detail, make_image
+from tests.factories import ImageBytesFactory, decode
+
+from .conftest import detail
 
 
 def test_png_rgba_by_default(api, png):
@@ -75,7 +77,7 @@ def test_invalid_parameters_are_400_and_free(api, png, data):
 
 def test_missing_or_unsupported_image_is_400(api):
     assert api.v2().status_code == 400
-    assert api.v2(make_image("GIF")).status_code == 400
+    assert api.v2(ImageBytesFactory(red_on_white=True, fmt="GIF")).status_code == 400
     assert api.v2(data={"image_file_b64": "!!!not base64!!!"}).status_code == 400
 
 

@@ -1,27 +1,19 @@
-"""Small real images for the imaging tests (built in memory, a few KB each)."""
+"""Synthetic scenes for the imaging tests, with what a perfect engine would answer.
+
+``disc_photo`` comes with its true mask and ``cutout`` is already cut out, so the quality tests
+can score the engine; plain test images come from tests/factories.py.
+"""
 
 from __future__ import annotations
-
-import io
-import struct
-import zlib
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from tests.images import decode
-
-__all__ = ["BG", "RED", "cutout", "decode", "disc_photo", "encode", "iou", "png_bomb"]
+__all__ = ["BG", "RED", "cutout", "disc_photo", "iou"]
 
 BG = (205, 210, 220)
 RED = (200, 30, 30)
-
-
-def encode(img: Image.Image, fmt: str, **params) -> bytes:
-    out = io.BytesIO()
-    img.save(out, fmt, **params)
-    return out.getvalue()
 
 
 def disc_photo(
@@ -55,16 +47,3 @@ def cutout(size: tuple[int, int] = (200, 100), box=(50, 25, 150, 75), colour=RED
     img = Image.new("RGBA", size, (0, 0, 0, 0))
     img.paste(Image.new("RGBA", (box[2] - box[0], box[3] - box[1]), (*colour, 255)), box[:2])
     return img
-
-
-def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def png_bomb(width: int = 60_000, height: int = 60_000) -> bytes:
-    """A valid PNG header announcing a huge image, with almost no pixel data behind it."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 1024)
-    return (
-        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
-    )

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.imaging.helpers import RED, cutout, decode
+from tests.factories import decode
+from tests.imaging.helpers import RED, cutout
 from wagtail_bgcut.imaging import RenderedImage, render_variant, render_variants
 from wagtail_bgcut.variants import Variant
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.imaging.helpers import decode, encode, png_bomb
+from tests.factories import decode, encode, png_bomb
 from wagtail_bgcut.imaging import (
     DecompressionBomb,
     PreparedUpload,

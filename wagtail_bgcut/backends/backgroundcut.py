@@ -5,6 +5,9 @@ Credits are spent per variant, so the backend asks for every missing variant of 
 for the same bytes costs no second upload), re-uploads once when the provider says it expired
 (404), and downloads every output before its temporary URL expires. Result files are fetched
 through the client, which only talks to allowed hosts and caps the size.
+
+This module never imports the imaging package (and so never loads OpenCV): the provider renders,
+and the facts it needs (content types per format) come from :mod:`wagtail_bgcut.api_facts`.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..api_facts import CONTENT_TYPES
+from ..client import BackgroundCutClient
 from ..conf import bgcut_settings
-from ..imaging.render import CONTENT_TYPES
+from ..exceptions import BackendError, NotFound
 from ..variants import Variant, estimate_credits
-from .base import BackendError, BackendResult, BaseBackend, Output, UploadRef
+from .base import BackendResult, BaseBackend, Output, UploadRef
 
 
 class BackgroundCutBackend(BaseBackend):
@@ -34,10 +39,8 @@ class BackgroundCutBackend(BaseBackend):
     def engine_id(self) -> str:
         return "backgroundcut:v3"
 
-    def get_client(self):
+    def get_client(self) -> BackgroundCutClient:
         """A client built from settings (one per thread: sessions are not shared across threads)."""
-        from ..client import BackgroundCutClient
-
         client = getattr(self._local, "client", None)
         if client is None:
             api_key = self.options.get("api_key") or bgcut_settings.API_KEY
@@ -77,8 +80,6 @@ class BackgroundCutBackend(BaseBackend):
         *,
         upload: UploadRef | None = None,
     ) -> BackendResult:
-        from ..client.exceptions import NotFound
-
         client = self.get_client()
         calls = {"upload": 0, "process": 0, "download": 0}
         if (

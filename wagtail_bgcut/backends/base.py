@@ -18,7 +18,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from ..conf import bgcut_settings
-from ..exceptions import BgcutConfigurationError
+from ..exceptions import BackendError, BgcutConfigurationError
 from ..variants import Variant, estimate_credits
 
 __all__ = [
@@ -32,16 +32,8 @@ __all__ = [
 ]
 
 
-class BackendError(Exception):
-    """A backend could not make a cut-out; ``detail`` is safe to show (never holds the API key).
-
-    ``retryable`` says whether trying again later may succeed (network, rate limit, credits).
-    """
-
-    def __init__(self, message: str, *, detail: str = "", retryable: bool = False):
-        super().__init__(message)
-        self.detail = detail or message
-        self.retryable = retryable
+# BackendError is defined in wagtail_bgcut.exceptions (part of the BgcutError tree) and
+# re-exported here, where backends have always imported it from.
 
 
 @dataclass
@@ -73,6 +65,7 @@ def render_outputs(
     One place turns the shared renderer's result into ``Output``, so offline engines differ only
     in how they find the subject, never in sizes, formats or content types.
     """
+    # Heavy: the imaging package loads OpenCV; only offline engines render, the API backend never.
     from ..imaging import render_variant
 
     outputs: dict[str, Output] = {}

@@ -17,6 +17,7 @@ Make the next call fail with ``DummyBackend.fail_next(SomeError("why"))``.
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class DummyBackend(BaseBackend):
         *,
         upload: UploadRef | None = None,
     ) -> BackendResult:
+        # Heavy: the imaging package loads OpenCV; import it when a test actually processes.
         from ..imaging import open_image
 
         digest = hashlib.sha256(source_bytes).hexdigest()
@@ -75,13 +77,11 @@ class DummyBackend(BaseBackend):
         return BackendResult(outputs=outputs, credits=0.0, upload=None)
 
     def ai_cut_start(self, source_bytes: bytes) -> Any:
-        from ..imaging import open_image
+        from ..imaging import open_image  # heavy (OpenCV): only when a test starts an AI Cut
 
         return {"image": open_image(source_bytes).convert("RGBA")}
 
     def ai_cut_segment(self, handle, green, red, request_number) -> bytes:
-        import io
-
         buf = io.BytesIO()
         handle["image"].save(buf, format="PNG")
         return buf.getvalue()

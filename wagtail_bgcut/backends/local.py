@@ -3,18 +3,46 @@
 The expensive step (finding the subject) runs once per distinct ``quality`` among the requested
 variants; every variant is then rendered from that one cut-out by the shared renderer, the same
 code the API emulator uses, so switching engines changes pixels, never sizes or formats.
+
+Whatever the imaging layer raises (``ImageError``, ``ModelError``, ``MissingExtra``) leaves as a
+:class:`~wagtail_bgcut.exceptions.BackendError` with the same ``retryable``, so the pipeline
+handles every engine's failures alike.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..conf import bgcut_settings
+from ..exceptions import BackendError, BgcutError
 from ..variants import Variant
-from .base import BackendError, BackendResult, BaseBackend, UploadRef, render_outputs
+from .base import BackendResult, BaseBackend, UploadRef, render_outputs
+
+
+def _imaging() -> ModuleType:
+    """The imaging package, loaded when an image is first processed."""
+    # Heavy: it loads numpy and OpenCV, which Django's checks (they import this backend) need not.
+    from .. import imaging
+
+    return imaging
+
+
+@contextmanager
+def _as_backend_error() -> Iterator[None]:
+    """Re-raise the imaging layer's errors as BackendError, keeping message and ``retryable``."""
+    try:
+        yield
+    except BackendError:
+        raise
+    except BgcutError as exc:
+        raise BackendError(
+            f"{type(exc).__name__}: {exc}", detail=exc.detail, retryable=exc.retryable
+        ) from exc
 
 
 class LocalBackend(BaseBackend):
@@ -32,13 +60,9 @@ class LocalBackend(BaseBackend):
             stamp = "missing"
         return f"local:onnx:{path.name}:{stamp}"
 
-    def _open(self, source_bytes: bytes):
-        from ..imaging import ImageError, open_image
-
-        try:
-            return open_image(source_bytes, max_pixels=bgcut_settings.MAX_SOURCE_PIXELS)
-        except ImageError as exc:
-            raise BackendError(f"{type(exc).__name__}: {exc}", detail=str(exc)) from exc
+    def _open(self, source_bytes: bytes) -> Any:
+        with _as_backend_error():
+            return _imaging().open_image(source_bytes, max_pixels=bgcut_settings.MAX_SOURCE_PIXELS)
 
     def process(
         self,
@@ -47,41 +71,38 @@ class LocalBackend(BaseBackend):
         *,
         upload: UploadRef | None = None,
     ) -> BackendResult:
-        from ..imaging import remove_background
-
         image = self._open(source_bytes)
         cutouts: dict[str, Any] = {}
 
         def cutout_for(variant: Variant) -> Any:
             cut = cutouts.get(variant.quality)
             if cut is None:
-                cut = cutouts[variant.quality] = remove_background(
+                cut = cutouts[variant.quality] = _imaging().remove_background(
                     image, **self._engine_kwargs(variant)
                 )
             return cut
 
-        outputs = render_outputs(variants, cutout_for)
+        with _as_backend_error():
+            outputs = render_outputs(variants, cutout_for)
         return BackendResult(outputs=outputs, credits=0.0, upload=None)
 
     def _engine_kwargs(self, variant: Variant) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"quality": variant.quality}
         if bgcut_settings.LOCAL_MODEL:
-            from ..imaging import ModelError, get_segmenter
-
-            try:
-                kwargs["segmenter"] = get_segmenter(bgcut_settings.LOCAL_MODEL)
-            except ModelError as exc:
-                raise BackendError(f"{type(exc).__name__}: {exc}", detail=str(exc)) from exc
+            kwargs["segmenter"] = _imaging().get_segmenter(bgcut_settings.LOCAL_MODEL)
         return kwargs
 
     def ai_cut_start(self, source_bytes: bytes) -> Any:
         return {"image": self._open(source_bytes), "mask": None}
 
     def ai_cut_segment(self, handle, green, red, request_number) -> bytes:
-        from ..imaging import apply_mask, segment_points
-
-        mask = segment_points(handle["image"], green, red, previous_mask=handle.get("mask"))
-        handle["mask"] = mask
+        imaging = _imaging()
+        with _as_backend_error():
+            mask = imaging.segment_points(
+                handle["image"], green, red, previous_mask=handle.get("mask")
+            )
+            handle["mask"] = mask
+            cut = imaging.apply_mask(handle["image"], mask)
         buf = io.BytesIO()
-        apply_mask(handle["image"], mask).save(buf, format="PNG")
+        cut.save(buf, format="PNG")
         return buf.getvalue()

@@ -34,7 +34,7 @@ from .exceptions import (
     ValidationFailed,
 )
 from .ratelimit import RateLimiter
-from .results import AccessToken, AICutSession, ProcessResult, SegmentResult, Upload, V2Result
+from .responses import AccessToken, AICutSession, ProcessResult, SegmentResult, Upload, V2Result
 
 __all__ = [
     "AICutSession",

@@ -18,14 +18,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from PIL import Image
 
+from wagtail_bgcut import api_facts
+from wagtail_bgcut.api_facts import V2_CHANNELS, V2_MAX_RESOLUTION, V2_QUALITIES, V2_RETURN_TYPES
 from wagtail_bgcut.variants import Variant, parse_variants
 
 from .downloads import Download, fetch
 from .exceptions import UnexpectedResponse
 from .hosts import HostPolicy, Resolver
 from .ratelimit import RateLimiter, shared_rate_limiter
-from .results import AccessToken, AICutSession, ProcessResult, SegmentResult, Upload, V2Result
+from .responses import AccessToken, AICutSession, ProcessResult, SegmentResult, Upload, V2Result
 from .retry import Backoff
 from .transport import Reply, Transport
 from .uploads import ImageInput, prepare_file
@@ -33,8 +36,7 @@ from .uploads import ImageInput, prepare_file
 __all__ = ["BackgroundCutClient"]
 
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: safe in a header
-_RETURN_TYPE = re.compile(r"^(PNG|WEBP)(?:_(\d{1,3}))?$")
-V2_MAX_RESOLUTION = 12_000_000
+_RETURN_TYPE = re.compile(rf"^({'|'.join(V2_RETURN_TYPES)})(?:_(\d{{1,3}}))?$")
 
 Dot = Sequence[float] | Mapping[str, float]
 
@@ -114,10 +116,8 @@ def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
 
 def _image_format(data: bytes) -> str | None:
     """PNG/JPEG/WEBP when the header says so (nothing is decoded), else None."""
-    from PIL import Image
-
     try:
-        with Image.open(io.BytesIO(data), formats=["PNG", "JPEG", "WEBP"]) as img:
+        with Image.open(io.BytesIO(data), formats=list(api_facts.PILLOW_NAMES.values())) as img:
             return img.format
     except Exception:
         return None
@@ -136,14 +136,14 @@ class BackgroundCutClient:
         self,
         api_key: str,
         *,
-        api_base: str = "https://api.backgroundcut.co",
-        token_api_base: str = "https://backgroundcut.co/api",  # noqa: S107 - a URL
+        api_base: str = api_facts.API_BASE,
+        token_api_base: str = api_facts.TOKEN_API_BASE,
         timeout: float | tuple[float, float] = (10.0, 300.0),
         max_retries: int = 4,
         max_retry_time: float = 300.0,
-        rate_limit: int | None = 40,
-        rate_limit_max: int | None = 500,
-        download_hosts: Iterable[str] = ("backgroundcut.co", "*.backgroundcut.co"),
+        rate_limit: int | None = api_facts.RATE_LIMIT,
+        rate_limit_max: int | None = api_facts.RATE_LIMIT_MAX,
+        download_hosts: Iterable[str] = api_facts.DOWNLOAD_HOSTS,
         max_download_bytes: int = 64 * 1024 * 1024,
         normalize_uploads: bool = True,
         user_agent: str | None = None,
@@ -436,12 +436,12 @@ class BackgroundCutClient:
             raise ValueError("return_type: the WEBP compression must be from 1 to 100")
         fields["return_type"] = rt
         ch = str(channels).strip().lower()
-        if ch not in ("rgba", "alpha"):
+        if ch not in V2_CHANNELS:
             raise ValueError("channels: must be rgba or alpha")
         fields["channels"] = ch
         if quality is not None:
             q = str(quality).strip().lower()
-            if q not in ("high", "medium", "low"):
+            if q not in V2_QUALITIES:
                 raise ValueError("quality: must be high, medium or low")
             fields["quality"] = q.capitalize()
         if max_resolution is not None:

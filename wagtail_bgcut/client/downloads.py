@@ -18,7 +18,9 @@ from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from PIL import Image
 
+from ..api_facts import FORMAT_SPELLINGS, MAX_RESOLUTION_RANGE, PILLOW_NAMES
 from .exceptions import DownloadError
 from .hosts import HostPolicy
 from .retry import parse_retry_after
@@ -27,12 +29,12 @@ from .transport import Transport, logger, peer_address, transport_error
 __all__ = ["FORMATS", "MAX_DOWNLOAD_PIXELS", "MAX_REDIRECTS", "Download", "fetch"]
 
 MAX_REDIRECTS = 5
-# Outputs are at most 25 MP (the largest max_resolution); leave room, refuse anything wilder.
-MAX_DOWNLOAD_PIXELS = 50_000_000
+# Outputs are at most the largest max_resolution (25 MP); leave room, refuse anything wilder.
+MAX_DOWNLOAD_PIXELS = 2 * MAX_RESOLUTION_RANGE[1]
 CHUNK = 64 * 1024
-# API spelling -> Pillow format name.
-FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}
-_API_NAMES = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+# API spelling (and its other spellings) -> Pillow format name.
+FORMATS = {**PILLOW_NAMES, **{alias: PILLOW_NAMES[fmt] for alias, fmt in FORMAT_SPELLINGS.items()}}
+_API_NAMES = {name: fmt for fmt, name in PILLOW_NAMES.items()}
 
 
 def _remove(path: str) -> None:
@@ -101,8 +103,6 @@ def _expected(expected_format: str | None) -> str | None:
 
 def _verify(path: str, expected: str | None) -> tuple[str, int, int]:
     """Pillow format name and size, after a full decode within the pixel limit."""
-    from PIL import Image
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -9,11 +9,20 @@ The API key never appears here: messages are built from the status, the request 
 provider's ``detail``, and the transport scrubs the key out of ``detail`` before it gets here. The
 raw ``requests`` response is deliberately not kept, because its request carries the key in its
 headers and would show up in debuggers and error pages.
+
+``BackgroundCutError`` is the client's subtree of :class:`wagtail_bgcut.exceptions.BgcutError`.
+Each class says whether trying again later may succeed (``retryable``): yes for a failed connection,
+a rate limit and the provider's own trouble (429 and 5xx); no for what the same request will always
+get (bad input, a missing key or credits, an answer we cannot read). That is a statement about the
+error, not a licence to repeat a charged call at once: the transport's own retries are narrower
+(see :mod:`.retry`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from ..exceptions import BgcutError
 
 __all__ = [
     "APIError",
@@ -36,7 +45,12 @@ __all__ = [
 ]
 
 
-class BackgroundCutError(Exception):
+def _transient(status: int | None) -> bool:
+    """429 and 5xx: the provider's load or trouble, which passes; every other status is ours."""
+    return status is not None and (status == 429 or 500 <= status <= 599)
+
+
+class BackgroundCutError(BgcutError):
     """Base of every client error."""
 
     default_detail = "BackgroundCut request failed"
@@ -55,7 +69,7 @@ class BackgroundCutError(Exception):
         self.retry_after = retry_after
         self.method = method
         self.path = path
-        super().__init__(self.detail)
+        super().__init__(self.detail, detail=self.detail)
 
     def __str__(self) -> str:
         parts = []
@@ -102,12 +116,25 @@ class TransportError(BackgroundCutError):
     default_detail = "could not reach BackgroundCut"
     final = False  # set for failures a retry cannot fix (TLS errors, malformed URLs)
 
-    def __init__(self, detail: str | None = None, *, request_sent: bool = True, **kwargs: Any):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        request_sent: bool = True,
+        final: bool = False,
+        **kwargs: Any,
+    ):
         self.request_sent = request_sent
+        self.final = final
         super().__init__(detail, **kwargs)
 
+    @property
+    def retryable(self) -> bool:
+        # The network usually comes back; a TLS failure or a malformed URL does not fix itself.
+        return not self.final
+
     def _state(self) -> dict[str, Any]:
-        return {**super()._state(), "request_sent": self.request_sent}
+        return {**super()._state(), "request_sent": self.request_sent, "final": self.final}
 
 
 class APIError(BackgroundCutError):
@@ -115,33 +142,52 @@ class APIError(BackgroundCutError):
 
     default_detail = "BackgroundCut returned an error"
 
+    @property
+    def retryable(self) -> bool:
+        # Statuses without a class of their own: a 5xx (500, 502) is the provider's and may pass.
+        return _transient(self.status)
+
 
 class BadRequest(APIError):
     """400: invalid parameters, unreadable image, duplicate variant names, malformed JSON."""
+
+    retryable = False  # the same request gets the same answer
 
 
 class AuthenticationFailed(APIError):
     """401: missing or invalid API key or access token."""
 
+    retryable = False  # needs a new key or token, not time
+
 
 class InsufficientCredits(APIError):
     """402: the account has no credits left for this call."""
+
+    retryable = False  # needs someone to buy credits; waiting alone does not help
 
 
 class NotFound(APIError):
     """404: the ``unique_filename`` (upload or AI Cut session) does not exist or has expired."""
 
+    retryable = False  # an expired upload stays expired (a new upload is another request)
+
 
 class MethodNotAllowed(APIError):
     """405 (v2): the request was not a POST."""
+
+    retryable = False  # a bug on our side
 
 
 class PayloadTooLarge(APIError):
     """413 (v2): the upload is over 12 MB."""
 
+    retryable = False  # the file stays too large
+
 
 class ValidationFailed(APIError):
     """422: the request body did not validate."""
+
+    retryable = False  # the same body fails the same way
 
 
 class RateLimited(APIError):
@@ -151,21 +197,31 @@ class RateLimited(APIError):
     within the call's time budget.
     """
 
+    retryable = True  # the allowance refills every minute
+
 
 class InvalidEndpoint(APIError):
     """450 (v2): the URL posted to is not the v2 endpoint."""
+
+    retryable = False  # a misconfigured URL stays wrong
 
 
 class ServiceBusy(APIError):
     """503: the service is overloaded; try again later."""
 
+    retryable = True  # overload passes
+
 
 class ProcessingTimeout(APIError):
     """504: processing took too long on the provider's side."""
 
+    retryable = True  # a slow moment on the provider's side passes
+
 
 class UnexpectedResponse(APIError):
     """A success status whose body is not what the provider's pages document."""
+
+    retryable = False  # the provider's format changed, or we misread it: time does not fix that
 
 
 class DownloadError(BackgroundCutError):
@@ -173,6 +229,13 @@ class DownloadError(BackgroundCutError):
     too large, expired (``status`` is then the HTTP status), or not an image of the asked format."""
 
     default_detail = "result download refused"
+
+    @property
+    def retryable(self) -> bool:
+        # Only when the result host answered 429 or 5xx. Without a status the refusal is ours (host
+        # not allowed, private address, too large, not the asked image) and repeats; an expired
+        # URL (403/404/410) stays expired. Network failures are TransportErrors, not these.
+        return _transient(self.status)
 
 
 STATUS_ERRORS: dict[int, type[APIError]] = {

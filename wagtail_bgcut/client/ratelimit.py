@@ -22,11 +22,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from ..api_facts import RATE_LIMIT, RATE_LIMIT_MAX, RATE_LIMIT_PERIOD_SECONDS
 from .exceptions import RateLimited
 
 __all__ = ["RateLimiter", "shared_rate_limiter"]
 
-PERIOD_SECONDS = 60.0
+PERIOD_SECONDS = RATE_LIMIT_PERIOD_SECONDS
 
 
 class RateLimiter:
@@ -34,8 +35,8 @@ class RateLimiter:
 
     def __init__(
         self,
-        rate: int = 40,
-        max_rate: int | None = 500,
+        rate: int = RATE_LIMIT,
+        max_rate: int | None = RATE_LIMIT_MAX,
         *,
         period: float = PERIOD_SECONDS,
         clock: Callable[[], float] = time.monotonic,

@@ -79,7 +79,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def should_retry(error: BackgroundCutError, *, charged: bool) -> bool:
     """Whether ``error`` may be retried by a call that spends credits (``charged``) or not."""
     if isinstance(error, TransportError):
-        if getattr(error, "final", False):  # TLS failures and the like: the same next time
+        if error.final:  # TLS failures and the like: the same next time
             return False
         return not error.request_sent or not charged
     return error.status in RETRY_STATUSES

@@ -97,14 +97,13 @@ def transport_error(
         what = "connection refused" if not _sent(exc) else "connection reset or closed"
     else:
         what = "request failed"
-    error = TransportError(
+    return TransportError(
         f"{what} ({scrub(type(exc).__name__)})",
         request_sent=_sent(exc),
+        final=isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidURL),
         method=method,
         path=path,
     )
-    error.final = isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidURL)
-    return error
 
 
 def peer_address(response: requests.Response) -> str | None:

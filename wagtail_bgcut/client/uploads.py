@@ -2,9 +2,12 @@
 
 With normalisation on (the default) every image goes through the imaging layer's
 ``prepare_upload``: EXIF orientation applied, formats the API refuses converted, and the file
-shrunk to the documented 12 MB / 25 MP limits, so the provider never bills or rejects a request we
-could have fixed locally. Its errors (``wagtail_bgcut.imaging.ImageError`` subclasses, which are
-``ValueError``) reach the caller unchanged: no request was made.
+shrunk to the 12 MB / 25 MP limits of :mod:`wagtail_bgcut.api_facts`, so the provider never bills
+or rejects a request we could have fixed locally. Its errors (``wagtail_bgcut.imaging.ImageError``
+subclasses, which are ``ValueError``) reach the caller unchanged: no request was made.
+
+The imaging package is imported only when it is needed (it loads OpenCV), so a client that does not
+normalise, and the API backend, never load it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ import os
 import re
 from dataclasses import dataclass
 from typing import BinaryIO
+
+from PIL import Image
+
+from ..api_facts import CONTENT_TYPES, FORMAT_OF_PILLOW_NAME, MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS
 
 __all__ = [
     "MAX_INPUT_BYTES",
@@ -26,16 +33,10 @@ __all__ = [
 ]
 
 ImageInput = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike
-MAX_UPLOAD_BYTES = 12 * 1024 * 1024
-MAX_UPLOAD_PIXELS = 25_000_000
 # What we are willing to read into memory before normalisation (a huge TIFF may still shrink).
 MAX_INPUT_BYTES = 256 * 1024 * 1024
-_CONTENT_TYPES = {
-    "PNG": "image/png",
-    "JPEG": "image/jpeg",
-    "MPO": "image/jpeg",
-    "WEBP": "image/webp",
-}
+# Pillow's format name -> the media type of the multipart part.
+_CONTENT_TYPES = {name: CONTENT_TYPES[fmt] for name, fmt in FORMAT_OF_PILLOW_NAME.items()}
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
@@ -53,10 +54,12 @@ class PreparedFile:
         return (self.filename, self.data, self.content_type)
 
 
-def _too_big() -> ValueError:
+def _unsupported(message: str) -> ValueError:
+    """The imaging layer's ``UnsupportedImage``, so bad input is one error type whoever reads it."""
+    # Heavy: wagtail_bgcut.imaging loads OpenCV; import it only when an input is refused.
     from wagtail_bgcut.imaging.errors import UnsupportedImage
 
-    return UnsupportedImage(f"The image file is larger than {MAX_INPUT_BYTES:,} bytes.")
+    return UnsupportedImage(message)
 
 
 def read_input(image: ImageInput, filename: str | None = None) -> tuple[bytes, str]:
@@ -67,7 +70,7 @@ def read_input(image: ImageInput, filename: str | None = None) -> tuple[bytes, s
         path = os.fspath(image)
         size = os.path.getsize(path)
         if size > MAX_INPUT_BYTES:
-            raise _too_big()
+            raise _unsupported(f"The image file is larger than {MAX_INPUT_BYTES:,} bytes.")
         with open(path, "rb") as fh:
             data = fh.read()
         name = os.path.basename(path)
@@ -76,7 +79,7 @@ def read_input(image: ImageInput, filename: str | None = None) -> tuple[bytes, s
         if not isinstance(data, bytes):
             raise TypeError("image file objects must be opened in binary mode")
         if len(data) > MAX_INPUT_BYTES:
-            raise _too_big()
+            raise _unsupported(f"The image file is larger than {MAX_INPUT_BYTES:,} bytes.")
         raw_name = getattr(image, "name", None)
         name = os.path.basename(raw_name) if isinstance(raw_name, str) else None
     else:
@@ -84,9 +87,7 @@ def read_input(image: ImageInput, filename: str | None = None) -> tuple[bytes, s
             f"image must be bytes, a binary file object or a path, not {type(image).__name__}"
         )
     if not data:
-        from wagtail_bgcut.imaging.errors import UnsupportedImage
-
-        raise UnsupportedImage("The image file is empty.")
+        raise _unsupported("The image file is empty.")
     return data, safe_filename(filename or name or "image")
 
 
@@ -107,8 +108,6 @@ def _with_extension(filename: str, extension: str) -> str:
 
 def _sniff(data: bytes) -> tuple[str | None, int | None, int | None]:
     """Format and size from the header alone; (None, None, None) if Pillow cannot tell."""
-    from PIL import Image
-
     try:
         with Image.open(io.BytesIO(data)) as img:
             return img.format, img.width, img.height
@@ -122,10 +121,8 @@ def prepare_file(image: ImageInput, filename: str | None, *, normalize: bool) ->
         fmt, width, height = _sniff(data)
         content_type = _CONTENT_TYPES.get(fmt or "", "application/octet-stream")
         return PreparedFile(data, name, content_type, width, height, 1.0)
-    try:
-        from wagtail_bgcut.imaging import prepare_upload
-    except ImportError:  # the package may not re-export it
-        from wagtail_bgcut.imaging.upload import prepare_upload
+    # Heavy: wagtail_bgcut.imaging loads OpenCV; only normalising needs it.
+    from wagtail_bgcut.imaging import prepare_upload
 
     prepared = prepare_upload(data, max_bytes=MAX_UPLOAD_BYTES, max_pixels=MAX_UPLOAD_PIXELS)
     return PreparedFile(

@@ -7,28 +7,25 @@ and signed into ``reference`` for a form field (``DirectUploadField``) to read b
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
 from django.core.files.images import ImageFile
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
+from wagtail.images import get_image_model
 
 from ..conf import bgcut_settings
 from ..exceptions import BgcutConfigurationError
-from .results import FinishedUpload
+from ..source_hashes import hash_source
+from .finalize import FinishedUpload
 
 Handler = Callable[[HttpRequest, FinishedUpload], dict[str, Any]]
 
 
 def create_wagtail_image(request: HttpRequest, upload: FinishedUpload) -> dict[str, Any]:
     """Save the original as a Wagtail image; its cut-outs are already in the cache."""
-    import io
-
-    from wagtail.images import get_image_model
-
-    from ..sources import hash_source
-
     image_model = get_image_model()
     user = request.user if request.user.is_authenticated else None
     image = image_model(

@@ -23,13 +23,18 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from ..exceptions import BgcutError
+
 TICKET_SALT = "wagtail_bgcut.direct_upload.ticket"
 LOCAL_TOKEN_SALT = "wagtail_bgcut.direct_upload.local-token"  # noqa: S105 - a salt
 NONCE_PREFIX = "wagtail_bgcut:direct_upload:used"
 
 
-class TicketError(Exception):
-    """A ticket or token was refused; ``status`` is the HTTP status to answer with."""
+class TicketError(BgcutError):
+    """A ticket or token was refused; ``status`` is the HTTP status to answer with.
+
+    Never ``retryable``: a refused ticket stays refused; the browser must upload again.
+    """
 
     def __init__(self, message: str, status: int = 403):
         super().__init__(message)

@@ -26,14 +26,14 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from ..backends.base import BackendError, get_backend
+from ..backends.backgroundcut import BackgroundCutBackend
+from ..backends.base import get_backend
 from ..conf import bgcut_settings
-from ..exceptions import UnknownPreset
+from ..exceptions import BackendError, BackgroundCutError, UnknownPreset
+from ..models import cutout_storage
 from ..presets import all_presets, get_preset
 from . import tokens
-from .handlers import resolve_handler
-from .permissions import resolve_permission
-from .results import (
+from .finalize import (
     MAX_SOURCE_BYTES,
     OutputFile,
     ResultError,
@@ -46,6 +46,8 @@ from .results import (
     save_local_result,
     store_cutouts,
 )
+from .handlers import resolve_handler
+from .permissions import resolve_permission
 from .throttle import check_throttle
 
 logger = logging.getLogger("wagtail_bgcut")
@@ -64,8 +66,6 @@ def error(message: str, status: int, **headers: str) -> JsonResponse:
 
 def current_mode() -> str:
     """ "api" when the BackgroundCut backend is configured, else "local" (the site's engine)."""
-    from ..backends.backgroundcut import BackgroundCutBackend
-
     return "api" if isinstance(get_backend(), BackgroundCutBackend) else "local"
 
 
@@ -135,8 +135,6 @@ class TokenView(_Base):
         mode = current_mode()
         unique_filename = ""
         if mode == "api":
-            from ..client.exceptions import BackgroundCutError
-
             try:
                 client = get_backend().get_client()
                 access = client.create_remove_bg_token([get_preset(p) for p in presets])
@@ -221,8 +219,6 @@ class LocalProcessView(_Base):
             raise
 
         def url(name: str) -> str:
-            from ..models import cutout_storage
-
             return request.build_absolute_uri(cutout_storage.url(name))
 
         return JsonResponse(

@@ -16,6 +16,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .tokens import request_binding
 from .views import REFERENCE_SALT
 
 DEFAULT_NAMESPACE = "wagtail_bgcut_direct_upload"
@@ -65,8 +66,6 @@ class DirectUploadField(forms.Field):
 
     def bound_to(self, value: dict[str, Any] | None, request) -> dict[str, Any] | None:
         """The handler's result if ``value`` was finalized by this request's user/session."""
-        from .tokens import request_binding
-
         if not value or value.get("b") != request_binding(request):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return value.get("r")

@@ -1,15 +1,20 @@
-"""Errors raised by the imaging layer.
+"""Errors raised by the imaging layer: its subtree of :class:`wagtail_bgcut.exceptions.BgcutError`.
 
-Everything derives from :class:`ImageError` (a ``ValueError``) so callers can turn any bad input
-into one clear message without catching Pillow's, OpenCV's or onnxruntime's own exception zoo.
+Everything derives from :class:`ImageError` (also a ``ValueError``) so callers can turn any bad
+input into one clear message without catching Pillow's, OpenCV's or onnxruntime's own exception
+zoo. None is ``retryable``: the same image or model fails the same way next time. A missing
+onnxruntime is :class:`wagtail_bgcut.exceptions.MissingExtra`, not an ``ImageError``: the image is
+not to blame.
 """
 
 from __future__ import annotations
 
+from ..exceptions import BgcutError, MissingExtra
+
 __all__ = ["DecompressionBomb", "ImageError", "MissingDependency", "ModelError", "UnsupportedImage"]
 
 
-class ImageError(ValueError):
+class ImageError(BgcutError, ValueError):
     """An image (or model) cannot be used; the message says why in plain words."""
 
 
@@ -35,12 +40,6 @@ class ModelError(ImageError):
     """A segmentation model file is missing, unreadable or not a usable ONNX model."""
 
 
-class MissingDependency(ModelError):
-    """An optional library is not installed; the message names the pip extra that brings it."""
-
-    def __init__(self, package: str, extra: str, feature: str):
-        self.package, self.extra = package, extra
-        super().__init__(
-            f"{feature} needs {package}, which is not installed. "
-            f'Install it with: pip install "wagtail-bgcut[{extra}]"'
-        )
+# Deprecated alias, kept for ``from wagtail_bgcut.imaging import MissingDependency``; catch
+# MissingExtra. It is no longer a ModelError: a missing package is not a broken model file.
+MissingDependency = MissingExtra

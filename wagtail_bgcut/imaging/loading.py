@@ -50,6 +50,7 @@ def _register_heif() -> None:
         return
     _heif_registered = True
     try:
+        # Optional: pillow-heif is not our dependency (Wagtail usually brings it).
         from pillow_heif import register_heif_opener
     except ImportError:
         return

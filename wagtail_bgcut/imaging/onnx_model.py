@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .errors import MissingDependency, ModelError
+from ..exceptions import MissingExtra
+from .errors import ModelError
 from .matting import guided_upsample
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "OnnxSegmenter", "load_session"]
@@ -33,9 +34,10 @@ _DEFAULT_SIZE = 320
 
 def _onnxruntime() -> Any:
     try:
+        # Optional extra: only sites that name a LOCAL_MODEL install onnxruntime.
         import onnxruntime
     except ImportError as exc:
-        raise MissingDependency("onnxruntime", "onnx", "Model-based background removal") from exc
+        raise MissingExtra("onnxruntime", "onnx", "Model-based background removal") from exc
     return onnxruntime
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from ..api_facts import CONTENT_TYPES, EXTENSIONS
 from ..variants import Variant
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
 
 AUTOCROP_ALPHA_THRESHOLD = 8  # alpha values at or below this count as background for autocrop
 JPEG_DEFAULT_BACKGROUND = "#ffffff"
-CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 _RESAMPLE = {
     "high": Image.Resampling.LANCZOS,
     "medium": Image.Resampling.BICUBIC,
@@ -61,7 +61,7 @@ class RenderedImage:
 
     @property
     def extension(self) -> str:
-        return self.format
+        return EXTENSIONS[self.format]
 
 
 def fit_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:

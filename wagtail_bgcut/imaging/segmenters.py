@@ -29,7 +29,7 @@ def get_segmenter(model_path: str | os.PathLike | None = None) -> Segmenter:
     """The segmenter for ``model_path`` (None: built-in GrabCut), loaded once per path.
 
     Raises :class:`~.errors.ModelError` for a missing or invalid file and
-    :class:`~.errors.MissingDependency` when onnxruntime is not installed.
+    :class:`~wagtail_bgcut.exceptions.MissingExtra` when onnxruntime is not installed.
     """
     if not model_path:
         return GrabCutSegmenter()

@@ -1,8 +1,8 @@
 """Make any image acceptable to the BackgroundCut API before it is uploaded.
 
-The API takes PNG, JPEG and WebP up to 12 MB. An acceptable file is sent byte for byte (no
-generation loss, no wasted CPU); anything else is converted once, here, so the client never sends a
-request the API would refuse with a 400 or 413.
+The API takes PNG, JPEG and WebP up to 12 MB (see :mod:`wagtail_bgcut.api_facts`). An acceptable
+file is sent byte for byte (no generation loss, no wasted CPU); anything else is converted once,
+here, so the client never sends a request the API would refuse with a 400 or 413.
 """
 
 from __future__ import annotations
@@ -14,13 +14,21 @@ from typing import BinaryIO
 
 from PIL import Image
 
+from ..api_facts import (
+    CONTENT_TYPES,
+    EXTENSIONS,
+    FORMAT_OF_PILLOW_NAME,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_PIXELS,
+)
 from .errors import UnsupportedImage
 from .loading import has_transparency, open_image, read_header
-from .render import CONTENT_TYPES, fit_size
+from .render import fit_size
 
 __all__ = ["API_FORMATS", "PreparedUpload", "prepare_upload"]
 
-API_FORMATS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp"}
+# Pillow's name for a file the API accepts as it is -> the API's spelling of its format.
+API_FORMATS = FORMAT_OF_PILLOW_NAME
 _JPEG_QUALITIES = (95, 90, 85, 80)
 
 
@@ -42,11 +50,11 @@ class PreparedUpload:
     @property
     def extension(self) -> str:
         """``png``, ``jpg`` or ``webp``: the name the API's own examples give uploaded files."""
-        return API_FORMATS[self.format]
+        return EXTENSIONS[API_FORMATS[self.format]]
 
     @property
     def content_type(self) -> str:
-        return CONTENT_TYPES[self.extension]
+        return CONTENT_TYPES[API_FORMATS[self.format]]
 
 
 def _read_all(source: bytes | bytearray | memoryview | BinaryIO) -> bytes:
@@ -84,8 +92,8 @@ def _acceptable(img: Image.Image, data: bytes, max_bytes: int, max_pixels: int) 
 def prepare_upload(
     source: bytes | BinaryIO,
     *,
-    max_bytes: int = 12 * 1024 * 1024,
-    max_pixels: int = 25_000_000,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_UPLOAD_PIXELS,
     max_source_pixels: int = 100_000_000,
 ) -> PreparedUpload:
     """Return the original bytes when the API accepts them, otherwise a converted copy.

@@ -69,7 +69,7 @@ def needs_work(cutout: Cutout, *, now: datetime | None = None) -> bool:
     if cutout.status == Status.PENDING:
         return True
     if cutout.status == Status.FAILED:
-        return cutout.attempts < bgcut_settings.MAX_ATTEMPTS
+        return cutout.retryable and cutout.attempts < bgcut_settings.MAX_ATTEMPTS
     if cutout.status == Status.PROCESSING:
         return cutout.lease_expires_at is None or cutout.lease_expires_at < now
     return False
@@ -81,7 +81,7 @@ def _claimable(now: datetime, *, force: bool) -> Q:
     if force:
         q |= Q(status=Status.FAILED)
     else:
-        q |= Q(status=Status.FAILED, attempts__lt=bgcut_settings.MAX_ATTEMPTS)
+        q |= Q(status=Status.FAILED, retryable=True, attempts__lt=bgcut_settings.MAX_ATTEMPTS)
     return q
 
 
@@ -103,7 +103,8 @@ class Claim:
 def claim(cutouts: Iterable[Cutout], *, force: bool = False) -> list[Claim]:
     """Atomically take the rows that need work; rows another worker holds are skipped.
 
-    ``force`` also takes failed rows that used up their automatic attempts (a manual retry).
+    ``force`` also takes failed rows that used up their automatic attempts or failed for a
+    permanent reason (a manual retry).
     Each claim counts as an attempt, so a worker that dies mid-job still used one.
     """
     claims = []

@@ -17,6 +17,8 @@ from django.utils import timezone
 from ..backends.base import BackendError, BackendResult, BaseBackend, UploadRef
 from ..conf import bgcut_settings
 from ..models import Cutout
+from ..signals import cutout_failed
+from .announce import announce
 from .rows import Claim, Status, unique_names
 
 logger = logging.getLogger("wagtail_bgcut")
@@ -53,11 +55,30 @@ def reusable_upload(source_hash: str) -> UploadRef | None:
     return UploadRef(*row) if row else None
 
 
-def fail(claims: Sequence[Claim], reason: str) -> None:
+def is_retryable(exc: BaseException) -> bool:
+    """Whether trying again later may succeed: the package's errors say so (``retryable``);
+    anything else (a storage or library error we cannot classify) is given the benefit of the
+    doubt, bounded by ``MAX_ATTEMPTS``."""
+    return bool(getattr(exc, "retryable", True))
+
+
+def fail(claims: Sequence[Claim], reason: str, *, retryable: bool = True) -> None:
+    """Record the failure on the rows this worker still holds and announce each one.
+
+    A row that is not ``retryable`` waits for a manual retry instead of using up its automatic
+    attempts on a cause that cannot go away (a corrupt file, a refused request).
+    """
     for c in claims:
-        c.mine.update(
-            status=Status.FAILED, error=reason, lease_expires_at=None, updated_at=timezone.now()
+        updated = c.mine.update(
+            status=Status.FAILED,
+            error=reason,
+            retryable=retryable,
+            lease_expires_at=None,
+            updated_at=timezone.now(),
         )
+        if updated:
+            c.cutout.status, c.cutout.error, c.cutout.retryable = Status.FAILED, reason, retryable
+            announce(cutout_failed, cutout=c.cutout, reason=reason, retryable=retryable)
 
 
 def _store(claim: Claim, variant_name: str, result: BackendResult) -> bool:
@@ -87,6 +108,7 @@ def _store(claim: Claim, variant_name: str, result: BackendResult) -> bool:
         format=ext,
         size=len(data),
         error="",
+        retryable=True,
         credits_charged=Decimal(str(output.credits)),
         backend=cutout.backend,
         lease_expires_at=None,
@@ -121,7 +143,7 @@ def run_claims(
         logger.warning(
             "wagtail_bgcut: %s failed for source %s: %s", backend.name, source_hash[:12], reason
         )
-        fail(claims, reason)
+        fail(claims, reason, retryable=is_retryable(exc))
         return []
     done = []
     for claim, variant in pairs:
@@ -132,7 +154,7 @@ def run_claims(
             # Storage down or full: the row fails with the reason and can be retried.
             reason = describe_error(exc)
             logger.warning("wagtail_bgcut: storing cut-out %s failed: %s", claim.cutout.pk, reason)
-            fail([claim], reason)
+            fail([claim], reason, retryable=is_retryable(exc))
     if result.upload:
         # Every row of these bytes learns the new handle, so the next preset skips the upload.
         Cutout.objects.filter(source_hash=source_hash).update(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django import template
 
-from ..views.compat import IMAGE_EDIT_HAS_STATS_BLOCK
+from ..wagtail_compat import IMAGE_EDIT_HAS_STATS_BLOCK
 
 register = template.Library()
 

@@ -17,7 +17,9 @@ from django import template
 from django.template.base import FilterExpression, Parser, Token
 from django.utils.translation import gettext as _
 
+from ..cutouts import get_cutout
 from ..exceptions import UnknownPreset
+from ..presets import get_preset
 
 register = template.Library()
 
@@ -38,9 +40,6 @@ class BgcutNode(template.Node):
         self.target = target
 
     def render(self, context: template.Context) -> str:
-        from ..api import get_cutout
-        from ..presets import get_preset
-
         preset = self.preset.resolve(context)
         if not isinstance(preset, str) or not preset:
             raise template.TemplateSyntaxError(
@@ -109,8 +108,6 @@ def do_bgcut(parser: Parser, token: Token) -> BgcutNode:
 @register.simple_tag
 def bgcut_url(image: Any, preset: str) -> str:
     """The URL alone (cut-out, or original while not ready): ``{% bgcut_url img "full" %}``."""
-    from ..api import get_cutout
-
     if not image:
         return ""
     return get_cutout(image, preset).url

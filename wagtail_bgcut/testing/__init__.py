@@ -17,8 +17,8 @@ __all__ = ["Charge", "EmulatorServer", "LoggedRequest"]
 # module twice (runpy warns when the package has already imported it).
 _LAZY = {
     "EmulatorServer": "wagtail_bgcut.testing.server",
-    "Charge": "wagtail_bgcut.testing.models",
-    "LoggedRequest": "wagtail_bgcut.testing.models",
+    "Charge": "wagtail_bgcut.testing.state",
+    "LoggedRequest": "wagtail_bgcut.testing.state",
 }
 
 

@@ -25,9 +25,9 @@ from werkzeug.wrappers import Request, Response
 from . import engine
 from .exceptions import EmulatorError, InvalidURL, MethodNotAllowed, NotFound, PayloadTooLarge
 from .faults import Fault, FaultInjector
-from .models import EmulatorState
 from .responses import Handlers, json_response
-from .urls import url_map
+from .routes import url_map
+from .state import EmulatorState
 
 logger = logging.getLogger("wagtail_bgcut.testing")
 

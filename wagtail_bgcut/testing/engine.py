@@ -13,8 +13,12 @@ from typing import Any
 from wagtail_bgcut.variants import Variant
 
 from .exceptions import BadRequest, PayloadTooLarge
-from .models import Upload
+from .state import Upload
 
+# The API's facts as the emulator reads them from the provider's pages. Kept apart from
+# wagtail_bgcut.api_facts on purpose: the client reads its limits and formats from there, and the
+# emulator exists to vouch for the client, so a wrong value in that module must show up as a
+# disagreement with this copy instead of being shared by both sides of every test.
 # "Max 12MB" (v3) / "File size should not exceed 12MB" (v2). We read MB as MiB.
 MAX_UPLOAD_BYTES = 12 * 1024 * 1024
 FORMAT_ERROR = "Invalid image format. Supported: PNG, JPG, JPEG, WebP"
@@ -125,6 +129,6 @@ def encode_v2(
 
 
 def _resample() -> Any:
-    from PIL import Image
+    from PIL import Image  # on first use, as the engine itself (see _imaging)
 
     return Image.Resampling.LANCZOS

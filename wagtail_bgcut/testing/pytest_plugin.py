@@ -7,8 +7,9 @@
   with these arguments instead.
 - ``bgcut_server_factory(**kwargs)``: start more emulators; each stops after the test.
 
-The plugin imports nothing from Django unless Django is installed and already configured, so it
-never disturbs suites that do not use Django.
+pytest loads this plugin in every project that installs wagtail-bgcut, with or without the
+``testing`` extra, so loading it imports neither Django (unless Django is installed and already
+configured) nor the server and werkzeug; a fixture imports the server when a test asks for it.
 """
 
 from __future__ import annotations
@@ -16,14 +17,19 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .server import EmulatorServer
+if TYPE_CHECKING:
+    from .server import EmulatorServer
 
 API_KEY = "bgcut-test-key"
 DEFAULTS: dict[str, Any] = {"api_key": API_KEY, "credits": 1_000_000, "rate_limit": None}
+MISSING_EXTRA = (
+    "the BackgroundCut emulator (bgcut_server) needs werkzeug, part of the testing extra: "
+    'pip install "wagtail-bgcut[testing]"'
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,11 +40,26 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _server_class() -> type[EmulatorServer]:
+    """EmulatorServer, or a failure saying to install the testing extra when werkzeug is missing."""
+    # Imported here, not at module top: pytest loads this plugin in every project that installs
+    # the package, and the server needs werkzeug, which only the testing extra brings.
+    try:
+        from .server import EmulatorServer
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "werkzeug":
+            raise
+        missing = str(exc)
+    else:
+        return EmulatorServer
+    pytest.fail(f"{MISSING_EXTRA} ({missing})", pytrace=False)  # outside except: no chained trace
+
+
 def _new_server(**kwargs: Any) -> EmulatorServer:
     options = {**DEFAULTS, **kwargs}
     options.setdefault("host", "127.0.0.1")
     options.setdefault("port", 0)
-    return EmulatorServer(**options).start()
+    return _server_class()(**options).start()
 
 
 def settings_for(server: EmulatorServer) -> dict[str, Any]:
@@ -58,7 +79,7 @@ def _django_settings(server: EmulatorServer) -> Iterator[None]:
     if django_conf is None or not django_conf.settings.configured:
         yield
         return
-    from django.test import override_settings
+    from django.test import override_settings  # only now: Django is there and configured
 
     current = getattr(django_conf.settings, "WAGTAIL_BGCUT", None) or {}
     with override_settings(WAGTAIL_BGCUT={**current, **settings_for(server)}):

@@ -33,7 +33,7 @@ from .exceptions import (
     Unauthorized,
     ValidationError,
 )
-from .models import EmulatorState, Session, Token, Upload
+from .state import EmulatorState, Session, Token, Upload
 
 BUCKET = "bgcut-emulator"
 V2_RETURN_TYPES = ("PNG", "WEBP")
@@ -49,7 +49,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 class Handlers:
-    """One method per endpoint; ``urls.py`` names them."""
+    """One method per endpoint; ``routes.py`` names them."""
 
     def __init__(self, state: EmulatorState):
         self.state = state

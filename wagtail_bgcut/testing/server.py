@@ -20,7 +20,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import EmulatorApp
 from .faults import _UNSET, Fault, FaultInjector
-from .models import (
+from .state import (
     DEFAULT_API_KEY,
     DEFAULT_CREDITS,
     DEFAULT_RATE_LIMIT,

@@ -10,10 +10,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 from wagtail.images import get_image_model
 
-from .compat import image_permission_policy
+from ..wagtail_compat import image_permission_policy
 
 
 def can(user: Any, action: str, image: Any) -> bool:
@@ -52,10 +55,6 @@ def user_can_change_any_image(user: Any) -> bool:
 def forbidden(request) -> Any:
     """A real 403: Wagtail's admin would turn ``PermissionDenied`` into a redirect to the dashboard,
     which hides from scripts (and tests) that the request was refused."""
-    from django.http import JsonResponse
-    from django.template.response import TemplateResponse
-    from django.utils.translation import gettext as _
-
     message = _("Sorry, you do not have permission to do this to this image.")
     wants_json = "application/json" in request.headers.get("Accept", "") or (
         request.content_type == "application/json"

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from ..cutouts import resolve_cutout
 from ..exceptions import UnknownPreset
 from ..forms import default_preset
 from ..models import Cutout
@@ -44,8 +45,6 @@ def chosen_preset(value: str | None) -> str:
 
 def find_cutout(image: Any, preset: str) -> Cutout | None:
     """The cut-out row of this image for the preset, any status, without queueing work."""
-    from ..api import resolve_cutout
-
     try:
         return resolve_cutout(image, preset, request=False)
     except UnknownPreset:

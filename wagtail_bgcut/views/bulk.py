@@ -14,17 +14,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.images.views.bulk_actions.image_bulk_action import ImageBulkAction
 
-from .. import pipeline
 from ..backends.base import get_backend
+from ..cutouts import prefetch_cutouts
 from ..forms import BulkRemoveBackgroundForm
 from ..presets import all_presets
+from ..tasks import request_cutouts
 from .base import find_cutout
 
 
 def estimate(images: list[Any]) -> dict[str, dict[str, Any]]:
     """Per preset: images still needing a cut-out, and the credits that would cost."""
-    from ..api import prefetch_cutouts
-
     backend = get_backend()
     presets = all_presets()
     prefetch_cutouts(images, list(presets))  # one query; find_cutout then reads the cache
@@ -75,7 +74,7 @@ class RemoveBackgroundBulkAction(ImageBulkAction):
         count = 0
         for image in images:
             try:
-                pipeline.request_cutouts(image, [preset])
+                request_cutouts(image, [preset])
             except OSError:
                 continue  # a missing original: nothing to queue for this image
             count += 1

@@ -17,6 +17,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from wagtail.images import get_image_model
 from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
+
+from ..source_fields import name_in_use
 
 REPLACE_ACTION = "wagtail_bgcut.replace_file"
 RESTORE_ACTION = "wagtail_bgcut.restore_file"
@@ -87,8 +90,6 @@ def replace_file(image: Any, data: bytes, fmt: str, user: Any, preset: str) -> N
 
 def last_replacement(image: Any) -> dict[str, Any] | None:
     """The data of the newest "replaced by a cut-out" entry whose original can still be restored."""
-    from wagtail.models import ModelLogEntry
-
     entry = (
         ModelLogEntry.objects.for_instance(image)
         .filter(action__in=[REPLACE_ACTION, RESTORE_ACTION])
@@ -134,8 +135,6 @@ def restore_original(image: Any, user: Any) -> str:
 
 
 def _delete_if_unused(storage: Any, name: str) -> None:
-    from ..pipeline.references import name_in_use
-
     if name and not name_in_use(name) and storage.exists(name):
         storage.delete(name)
 

@@ -19,10 +19,9 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from wagtail.admin import messages
 
-from .. import pipeline
 from ..models import Cutout
 from ..presets import all_presets
-from ..tasks import enqueue_retry
+from ..tasks import enqueue_retry, request_cutouts
 from .access import ForbiddenIsForbidden, can, can_add_to_collection, get_image_for
 from .base import ImageAdminPage, chosen_preset, cutout_state, find_cutout, json_error
 from .files import (
@@ -107,7 +106,7 @@ class StartView(ImageActionView):
             if cutout is not None and cutout.status == Cutout.Status.FAILED:
                 enqueue_retry([cutout.pk])
             else:
-                pipeline.request_cutouts(image, [preset])
+                request_cutouts(image, [preset])
         except OSError:
             message = _("The original file could not be read.")
             if _wants_json(request):

@@ -24,8 +24,8 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ..models import Cutout, SourceFile
 from ..tasks import enqueue_retry
+from ..wagtail_compat import image_permission_policy
 from .access import ForbiddenIsForbidden, user_can_change_any_image
-from .compat import image_permission_policy
 
 LIMIT = 200
 

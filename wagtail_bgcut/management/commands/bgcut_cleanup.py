@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ...conf import bgcut_settings
 from ...models import Cutout, SourceFile, get_cutout_storage
 from ...pipeline import free_unreferenced
-from ...pipeline.references import name_in_use
+from ...source_fields import name_in_use
 
 
 def _source_gone(row: SourceFile) -> bool:

@@ -13,13 +13,17 @@ from dataclasses import dataclass, field
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from wagtail.images import get_image_model
+from wagtail.models import Collection
 
 from ...backends.base import get_backend
 from ...conf import bgcut_settings
+from ...fields import registered_fields
 from ...models import Cutout
 from ...pipeline import needs_work, process_now, retry
 from ...presets import cutout_options_key, get_preset
-from ...sources import hash_source, lookup_source_hashes, name_key, source_fieldfile
+from ...source_hashes import hash_source, lookup_source_hashes, name_key, source_fieldfile
+from ...variants import Variant
 
 BAR_WIDTH = 20
 
@@ -125,12 +129,8 @@ class Command(BaseCommand):
     # -- planning --------------------------------------------------------------------------------
 
     def _images(self, collection: str | None):
-        from wagtail.images import get_image_model
-
         images = get_image_model().objects.all().order_by("pk")
         if collection:
-            from wagtail.models import Collection
-
             try:
                 coll = (
                     Collection.objects.get(pk=int(collection))
@@ -151,8 +151,6 @@ class Command(BaseCommand):
             yield f"image {image.pk} {image.title!r}", image, presets
         if collection:
             return
-        from ...fields import registered_fields
-
         for fld in registered_fields():
             source = fld.model._meta.get_field(fld.source)
             rows = fld.model._default_manager.exclude(**{source.attname: ""}).order_by("pk")
@@ -203,8 +201,6 @@ class Command(BaseCommand):
         if collection:
             wanted = lookup_source_hashes(i.file for i in self._images(collection))
             rows = rows.filter(source_hash__in=set(wanted.values()))
-        from ...variants import Variant
-
         groups: dict[str, Job] = {}
         for row in rows:
             job = groups.setdefault(

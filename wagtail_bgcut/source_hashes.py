@@ -1,4 +1,4 @@
-"""What a "source" is, and how its bytes are identified without reading them on every render.
+"""Which bytes a stored file holds: a source's SHA-256, remembered under its stored name.
 
 A source is a Wagtail image (anything with a ``.file`` FieldFile, custom image models included)
 or a Django ``FieldFile``/``ImageFieldFile``. Cut-outs are keyed by the SHA-256 of the source's

@@ -15,12 +15,11 @@ from PIL import Image as PILImage
 from wagtail.images import get_image_model
 
 import wagtail_bgcut
+from tests.factories import ImageBytesFactory, WagtailImageFactory
 from wagtail_bgcut import pipeline
-from wagtail_bgcut.api import CutoutResult, get_cutout, prefetch_cutouts
+from wagtail_bgcut.cutouts import CutoutResult, get_cutout, prefetch_cutouts
 from wagtail_bgcut.exceptions import UnknownPreset
 from wagtail_bgcut.models import Cutout
-
-from .conftest import disc_jpeg, save_image
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_not_ready_falls_back_to_the_original_and_queues_the_work(
     django_capture_on_commit_callbacks,
 ):
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         result = get_cutout(image, "full")
     assert result.ready is False
@@ -44,7 +43,7 @@ def test_not_ready_falls_back_to_the_original_and_queues_the_work(
 
 
 def test_ready_cutout_gives_its_own_url_and_size():
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     pipeline.process_now(image, ["full", "thumbnail"])
     full = get_cutout(image, "full")
     thumb = get_cutout(image, "thumbnail")
@@ -61,7 +60,7 @@ def test_ready_cutout_gives_its_own_url_and_size():
 
 
 def test_fieldfile_sources_work_and_have_empty_default_alt():
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     pipeline.process_now(image.file, ["full"])
     result = get_cutout(image.file, "full")
     assert result.ready
@@ -70,9 +69,9 @@ def test_fieldfile_sources_work_and_have_empty_default_alt():
 
 
 def test_identical_bytes_share_one_cutout():
-    data = disc_jpeg()
-    first = save_image("First", data, "a.jpg")
-    second = save_image("Second", data, "b.jpg")
+    data = ImageBytesFactory(yellow_on_blue=True)
+    first = WagtailImageFactory(title="First", data=data, filename="a.jpg")
+    second = WagtailImageFactory(title="Second", data=data, filename="b.jpg")
     pipeline.process_now(first, ["full"])
     pipeline.process_now(second, ["full"])
     assert Cutout.objects.count() == 1
@@ -80,7 +79,7 @@ def test_identical_bytes_share_one_cutout():
 
 
 def test_unknown_preset_names_the_known_ones():
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     with pytest.raises(UnknownPreset) as excinfo:
         get_cutout(image, "nope")
     assert "'nope'" in str(excinfo.value)
@@ -94,14 +93,14 @@ def test_not_an_image_is_a_clear_type_error():
 
 def test_process_on_render_makes_the_cutout_now(settings):
     settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "PROCESS_ON_RENDER": True}
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     result = get_cutout(image, "full")
     assert result.ready
     assert Cutout.objects.get().status == Cutout.Status.DONE
 
 
 def test_failed_cutout_is_not_retried_by_a_page_view(django_capture_on_commit_callbacks):
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     with django_capture_on_commit_callbacks(execute=False):
         get_cutout(image, "full")
     Cutout.objects.update(status=Cutout.Status.FAILED, error="Boom", attempts=3)
@@ -114,12 +113,12 @@ def test_failed_cutout_is_not_retried_by_a_page_view(django_capture_on_commit_ca
 
 
 def test_prefetch_100_images_costs_one_query_and_rendering_none():
-    data = disc_jpeg()
-    first = save_image("Product 0", data, "p0.jpg")
+    data = ImageBytesFactory(yellow_on_blue=True)
+    first = WagtailImageFactory(title="Product 0", data=data, filename="p0.jpg")
     pipeline.process_now(first, ["full", "thumbnail"])
     # 99 more images with the same bytes: hashed (SourceFile rows) and sharing the cut-outs.
     for i in range(1, 100):
-        image = save_image(f"Product {i}", data, f"p{i}.jpg")
+        image = WagtailImageFactory(title=f"Product {i}", data=data, filename=f"p{i}.jpg")
         pipeline.process_now(image, ["full", "thumbnail"])
     images = list(get_image_model().objects.order_by("pk"))
     assert len(images) == 100
@@ -135,7 +134,12 @@ def test_prefetch_100_images_costs_one_query_and_rendering_none():
 
 def test_listing_with_the_images_query_costs_at_most_two(django_assert_max_num_queries):
     for i in range(3):
-        image = save_image(f"P{i}", disc_jpeg(background=(40, 120, 200 - i * 40)), f"p{i}.jpg")
+        image = WagtailImageFactory(
+            title=f"P{i}",
+            data__yellow_on_blue=True,
+            data__background=(40, 120, 200 - i * 40),
+            filename=f"p{i}.jpg",
+        )
         pipeline.process_now(image, ["thumbnail"])
     with django_assert_max_num_queries(2):
         images = prefetch_cutouts(get_image_model().objects.all(), "thumbnail")
@@ -144,7 +148,7 @@ def test_listing_with_the_images_query_costs_at_most_two(django_assert_max_num_q
 
 
 def test_prefetch_remembers_missing_cutouts_too(django_capture_on_commit_callbacks):
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     prefetch_cutouts([image, None], "full")
     with CaptureQueriesContext(connection) as queries:
         result = get_cutout(image, "full", request=False)
@@ -153,12 +157,11 @@ def test_prefetch_remembers_missing_cutouts_too(django_capture_on_commit_callbac
 
 
 def test_a_changed_file_is_never_answered_from_the_old_lookup():
-    image = save_image()
+    image = WagtailImageFactory(yellow_disc=True)
     pipeline.process_now(image, ["full"])
     before = get_cutout(image, "full")
-    image.file = ImageFile(
-        io.BytesIO(disc_jpeg(colour=(200, 30, 30), background=(40, 120, 110))), name="red.jpg"
-    )
+    red = ImageBytesFactory(yellow_on_blue=True, colour=(200, 30, 30), background=(40, 120, 110))
+    image.file = ImageFile(io.BytesIO(red), name="red.jpg")
     image.save()
     pipeline.process_now(image, ["full"])
     after = get_cutout(image, "full")

@@ -1,4 +1,4 @@
-"""Collect a finished direct upload's files and store them content-addressed in the cut-out cache.
+"""Finalize a direct upload: collect its files and store them content-addressed as cut-outs.
 
 In API mode the files are downloaded through the client (allowed hosts only, size-capped, verified
 as the expected image format) into temporary files: nothing reaches Django storage before every
@@ -22,25 +22,49 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
+from ..api_facts import CONTENT_TYPES, FORMAT_OF_PILLOW_NAME, MAX_UPLOAD_BYTES, PILLOW_NAMES
 from ..backends.base import BackendResult, BaseBackend, Output, UploadRef
 from ..conf import bgcut_settings
-from ..imaging.render import CONTENT_TYPES
+from ..exceptions import BackgroundCutError, BgcutError
 from ..models import Cutout, cutout_storage
+from ..pipeline import after_done
+from ..pipeline.rows import claim, ensure_cutouts
+from ..pipeline.run import run_claims
 from ..presets import get_preset
 from ..variants import Variant
 
+__all__ = [
+    "MAX_SOURCE_BYTES",
+    "FinishedUpload",
+    "OutputFile",
+    "ResultError",
+    "check_content",
+    "check_output",
+    "delete_files",
+    "download_api_result",
+    "image_info",
+    "load_local_result",
+    "local_folder",
+    "save_local_result",
+    "store_cutouts",
+]
+
 logger = logging.getLogger("wagtail_bgcut")
 
-MAX_SOURCE_BYTES = 12 * 1024 * 1024  # the Processing API's documented upload limit
-_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+MAX_SOURCE_BYTES = MAX_UPLOAD_BYTES  # what the browser may send the Processing API
 
 
-class ResultError(Exception):
-    """The posted result cannot be accepted; ``status`` is the HTTP status to answer with."""
+class ResultError(BgcutError):
+    """The posted result cannot be accepted; ``status`` is the HTTP status to answer with.
+
+    ``retryable`` for a 5xx only (the cut-outs could not be stored this time); a refused result
+    stays refused.
+    """
 
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+        self.retryable = status >= 500
 
 
 @dataclass
@@ -75,12 +99,11 @@ def image_info(data: bytes) -> tuple[str, int, int]:
     a phone's portrait JPEG is stored landscape with a rotate tag.
     """
     try:
-        with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as img:
-            fmt = "JPEG" if img.format == "MPO" else img.format
+        with Image.open(io.BytesIO(data), formats=list(PILLOW_NAMES.values())) as img:
             width, height = img.size
             if img.getexif().get(0x0112) in (5, 6, 7, 8):  # Orientation: a quarter turn
                 width, height = height, width
-            return _FORMATS[fmt], width, height
+            return FORMAT_OF_PILLOW_NAME[img.format], width, height
     except Exception:
         raise ResultError(_("Invalid image format. Supported: PNG, JPG, JPEG, WebP")) from None
 
@@ -163,8 +186,6 @@ def download_api_result(
     client: Any, presets: Sequence[str], input_url: object, output_urls: Mapping[str, Any]
 ) -> tuple[bytes, dict[str, OutputFile]]:
     """Download the original and every preset's output (allowed hosts only) into memory."""
-    from ..client.exceptions import BackgroundCutError
-
     if not isinstance(input_url, str) or not input_url:
         raise ResultError(_("The result has no input_url."))
     urls = [input_url, *(output_urls[p] for p in presets)]
@@ -283,10 +304,6 @@ def store_cutouts(
     source: bytes, outputs: Mapping[str, OutputFile], backend: BaseBackend, unique_filename: str
 ) -> FinishedUpload:
     """Write each output as the cut-out of ``source`` (or reuse the finished row already there)."""
-    from ..pipeline import after_done
-    from ..pipeline.rows import claim, ensure_cutouts
-    from ..pipeline.run import run_claims
-
     fmt, width, height = image_info(source)
     source_hash = hashlib.sha256(source).hexdigest()
     presets = list(outputs)

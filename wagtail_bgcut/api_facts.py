@@ -56,9 +56,9 @@ DOWNLOAD_HOSTS = ("backgroundcut.co", "*.backgroundcut.co")
 # -- what may be uploaded ------------------------------------------------------------------------
 
 # 01: "Image file (PNG, JPG, WebP). Max 12MB."; 05: 413 "File size should not exceed 12MB".
-# OUR ASSUMPTION: binary megabytes. Should the provider mean 12,000,000 bytes, a file between that
-# and 12,582,912 bytes gets a 413 (PayloadTooLarge) instead of being shrunk before upload.
-MAX_UPLOAD_BYTES = 12 * 1024 * 1024
+# OUR ASSUMPTION: decimal megabytes (12,000,000 bytes), the smaller reading: a file between that and
+# 12 MiB is shrunk before upload instead of risking a 413 after the work of sending it.
+MAX_UPLOAD_BYTES = 12_000_000
 # OUR ASSUMPTION: the pages give no input pixel limit; we stop at the largest output the API can
 # make (01: max_resolution "Range: 250,000 to 25,000,000"), so shrinking never costs output pixels.
 MAX_UPLOAD_PIXELS = 25_000_000

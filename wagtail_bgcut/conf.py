@@ -118,6 +118,22 @@ DEFAULTS: dict[str, Any] = {
     # Dotted path of callable(request, upload) -> dict that attaches a finalized upload to your
     # objects; the default creates a Wagtail image. Its dict is returned to the browser.
     "DIRECT_UPLOAD_HANDLER": "wagtail_bgcut.direct_upload.handlers.create_wagtail_image",
+    # -- money: result hosts, paid results, budget (docs/client.md, docs/settings.md) ----------
+    # Result URLs that an authenticated API response names are downloaded from their origin
+    # (https, public addresses only). DOWNLOAD_ALLOW narrows those hosts to matching patterns
+    # (None: any); DOWNLOAD_DENY refuses hosts always, even configured ones.
+    "DOWNLOAD_ALLOW": None,
+    "DOWNLOAD_DENY": [],
+    # Let an emulator on loopback name http result hosts on loopback addresses. Tests only.
+    "DOWNLOAD_LOCAL_RESULT_HOSTS": False,
+    # Seconds a paid result URL is assumed to stay downloadable (the pages say only "URLs will
+    # expire"); a failed download is retried from the stored URL within this time, never by
+    # processing again.
+    "RESULT_URL_SECONDS": 300,
+    # Credits this site may spend per calendar month (UTC), all users together; None: no cap.
+    "BUDGET_MONTHLY_CREDITS": None,
+    # Credits one user may spend per calendar month through direct uploads and the admin; None.
+    "BUDGET_USER_MONTHLY_CREDITS": None,
 }
 
 

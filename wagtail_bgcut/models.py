@@ -147,3 +147,25 @@ class Cutout(models.Model):
     @property
     def ready(self) -> bool:
         return self.status == self.Status.DONE and bool(self.file)
+
+
+class CreditSpend(models.Model):
+    """One paid call, written BEFORE the call is made, so the budget guard counts it at once.
+
+    ``user_id`` is who spent it (a direct upload, an editor), or null for background work. A call
+    that certainly cost nothing (refused before sending, a 4xx) deletes its row again; one that
+    may have been charged keeps it (``uncertain``), since an over-count is the safe side of a cap.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    credits = models.FloatField()
+    kind = models.CharField(max_length=40)
+    user_id = models.CharField(max_length=150, blank=True, default="", db_index=True)
+    uncertain = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("credit spend")
+        verbose_name_plural = _("credit spends")
+
+    def __str__(self) -> str:
+        return f"{self.credits:g} credits for {self.kind}"

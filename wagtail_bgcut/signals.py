@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-__all__ = ["cutout_failed", "cutouts_ready"]
+__all__ = ["budget_cap_reached", "cutout_failed", "cutouts_ready"]
 
 #: New cut-outs of one source's bytes are stored and ready to serve.
 #: Arguments: ``source_hash`` (SHA-256 of the source bytes) and ``cutouts`` (the ``Cutout`` rows
@@ -25,3 +25,9 @@ cutouts_ready = Signal()
 #: text stored on the row; never holds the API key) and ``retryable`` (whether it will be tried
 #: again automatically, up to ``MAX_ATTEMPTS``).
 cutout_failed = Signal()
+
+#: A credit budget cap refused a paid call (checked before any spend; docs/signals.md).
+#: Arguments: ``cap`` ("monthly" for the site, "user" for one user), ``limit`` and ``spent``
+#: (credits this month, before the refused call), ``needed`` (what the call would have cost) and
+#: ``user_id`` (a string, "" for background work). Alert someone, or raise a cap, here.
+budget_cap_reached = Signal()

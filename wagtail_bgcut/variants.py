@@ -89,8 +89,11 @@ class Variant:
     def from_dict(cls, data: Mapping[str, Any], *, name: str | None = None) -> Variant:
         """Validate a mapping spelled like the API's ``output_variants`` items.
 
-        ``name`` supplies ``variant_name`` when the mapping has none (settings presets are keyed
-        by name). Unknown keys are refused so a typo in a preset never falls back to a default.
+        ``name`` supplies ``variant_name`` (settings presets are keyed by name). A preset's variant
+        is always named after the preset, end to end: the token, ``output_urls`` and finalize all
+        use that one name, so a mapping that sets a *different* ``variant_name`` is refused here
+        rather than failing after the provider has been paid. Unknown keys are refused so a typo
+        in a preset never falls back to a default.
         """
         if not isinstance(data, Mapping):
             raise InvalidVariant("variant", f"must be an object, not {type(data).__name__}")
@@ -99,7 +102,14 @@ class Variant:
         if unknown:
             raise InvalidVariant(unknown[0], "unknown option", variant_name=label)
         values = dict(data)
-        if name is not None and not values.get("variant_name"):
+        if name is not None:
+            given = values.get("variant_name")
+            if given not in (None, "", name):
+                raise InvalidVariant(
+                    "variant_name",
+                    f"must be left out or equal the preset name {name!r}, not {given!r}",
+                    variant_name=name,
+                )
             values["variant_name"] = name
         if "variant_name" not in values:
             raise InvalidVariant("variant_name", "is required")

@@ -121,7 +121,9 @@ def test_a_wildcard_host_that_resolves_to_a_private_address_is_refused(stub, png
     stub.add("/x.png", Reply(200, png_bytes))
     with (
         fast_client(
-            stub.base, download_hosts=["*.bgcut.test"], resolver=lambda host: ["127.0.0.1"]
+            stub.base,
+            download_hosts=[f"http://*.bgcut.test:{stub.port}"],
+            resolver=lambda host: ["127.0.0.1"],
         ) as client,
         pytest.raises(DownloadError, match="non-public address"),
     ):
@@ -154,7 +156,8 @@ def test_busy_result_hosts_and_resets_are_retried(stub, client, png_bytes):
 
 def test_a_truncated_download_is_retried_then_reported(stub, client, png_bytes):
     stub.add("/t.png", Reply(200, png_bytes, truncate=20))
-    with pytest.raises(exc.TransportError, match=r"cut short|reset"):
+    # One message for every network failure (a refused, reset or silent port look alike).
+    with pytest.raises(exc.TransportError, match="could not be fetched"):
         client.download(stub.url("/t.png"))
     assert len(stub.calls("/t.png")) == 5  # 1 + max_retries: a GET is safe to repeat
 

@@ -39,7 +39,7 @@ def test_final_statuses_raise_their_class_after_one_request(stub, client, status
     assert len(stub.calls(PROCESS)) == 1
 
 
-@pytest.mark.parametrize("status", [429, 503, 504])
+@pytest.mark.parametrize("status", [429, 503])
 def test_busy_statuses_are_retried_until_success(stub, client, status):
     stub.add(
         PROCESS, Reply(status, {"detail": "busy"}), Reply(status, {"detail": "busy"}), OK_PROCESS
@@ -47,6 +47,33 @@ def test_busy_statuses_are_retried_until_success(stub, client, status):
     result = client.process_image("u1", VARIANTS)
     assert result.output_urls == {"full": "https://cdn.backgroundcut.co/f.png"}
     assert len(stub.calls(PROCESS)) == 3
+
+
+def test_a_504_on_a_paid_call_is_not_repeated_and_says_it_may_have_been_charged(stub, client):
+    # 01: "504 Processing timeout": the work may have finished and been charged after the
+    # gateway gave up, so a second call could pay twice.
+    stub.add(PROCESS, Reply(504, {"detail": "Processing timeout"}), OK_PROCESS)
+    with pytest.raises(exc.ProcessingTimeout) as info:
+        client.process_image("u1", VARIANTS)
+    assert info.value.may_have_been_charged is True
+    assert len(stub.calls(PROCESS)) == 1
+
+
+def test_a_504_on_a_free_call_is_retried(stub, client, png_bytes):
+    stub.add(
+        "/v3/remove-bg/upload-image/",
+        Reply(504, {"detail": "Processing timeout"}),
+        Reply(200, {"unique_filename": "u9"}),
+    )
+    assert client.upload_image(png_bytes).unique_filename == "u9"
+    assert len(stub.calls("/v3/remove-bg/upload-image/")) == 2
+
+
+def test_a_503_on_a_paid_call_is_not_marked_as_maybe_charged(stub):
+    stub.add(PROCESS, Reply(503, {"detail": "Server busy, try again later"}))
+    with fast_client(stub.base, max_retries=0) as client, pytest.raises(exc.ServiceBusy) as info:
+        client.process_image("u1", VARIANTS)
+    assert info.value.may_have_been_charged is False
 
 
 def test_retries_stop_after_max_retries_and_raise_the_last_error(stub):
@@ -172,6 +199,7 @@ def test_a_reset_after_sending_a_charged_call_is_not_retried(stub, client):
     with pytest.raises(exc.TransportError) as info:
         client.process_image("u1", VARIANTS)
     assert info.value.request_sent is True
+    assert info.value.may_have_been_charged is True
     assert len(stub.calls(PROCESS)) == 1  # never risk paying twice
 
 
@@ -183,9 +211,36 @@ def test_a_reset_on_a_free_call_is_retried(stub, client, png_bytes):
 
 def test_a_truncated_body_is_a_transport_error(stub, client):
     stub.add(PROCESS, Reply(200, {"unique_filename": "u1", "output_urls": {}}, truncate=10))
-    with pytest.raises(exc.TransportError, match=r"cut short|reset"):
+    with pytest.raises(exc.TransportError, match=r"cut short|reset") as info:
         client.process_image("u1", VARIANTS)
+    assert info.value.may_have_been_charged is True
     assert len(stub.calls(PROCESS)) == 1
+
+
+def test_an_unreadable_success_of_a_paid_call_says_it_was_charged(stub, client):
+    stub.add(PROCESS, Reply(200, "not json"))
+    with pytest.raises(exc.UnexpectedResponse) as info:
+        client.process_image("u1", VARIANTS)
+    assert info.value.may_have_been_charged is True
+
+
+def test_a_refused_connection_never_marks_a_paid_call_as_maybe_charged(closed_port):
+    with (
+        fast_client(f"http://127.0.0.1:{closed_port}", max_retries=0) as client,
+        pytest.raises(exc.TransportError) as info,
+    ):
+        client.process_image("u1", VARIANTS)
+    assert info.value.may_have_been_charged is False
+
+
+def test_may_have_been_charged_survives_pickling(stub, client):
+    import pickle
+
+    stub.add(PROCESS, Reply(504, {"detail": "Processing timeout"}))
+    with pytest.raises(exc.ProcessingTimeout) as info:
+        client.process_image("u1", VARIANTS)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert again.may_have_been_charged is True and again.status == 504
 
 
 def test_a_read_timeout_on_a_free_call_is_retried(stub, png_bytes):

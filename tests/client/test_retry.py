@@ -48,11 +48,17 @@ def test_parse_retry_after_caps_absurd_values():
     assert parse_retry_after("999999999") == 3600.0
 
 
-@pytest.mark.parametrize("status", [429, 503, 504])
+@pytest.mark.parametrize("status", [429, 503])
 @pytest.mark.parametrize("charged", [True, False])
 def test_busy_statuses_are_retried_for_every_call(status, charged):
     error = exc.error_for_status(status)("x", status=status)
     assert should_retry(error, charged=charged)
+
+
+def test_a_gateway_timeout_is_retried_only_for_free_calls():
+    error = exc.error_for_status(504)("x", status=504)
+    assert should_retry(error, charged=False)
+    assert not should_retry(error, charged=True)
 
 
 @pytest.mark.parametrize("status", [400, 401, 402, 404, 405, 413, 422, 450, 500, 502])

@@ -227,6 +227,9 @@ def test_v2_cut_uses_the_bare_key_and_returns_bytes(stub, client, png_bytes):
     assert result.data == out and result.content_type == "image/webp"
     seen = stub.seen[0]
     assert seen.headers["Authorization"] == API_KEY  # no "Bearer"
+    # 05 answers with an image: asking for JSON would be asking for what it never sends.
+    assert "json" not in seen.headers["Accept"]
+    assert seen.headers["Accept"].startswith("image/png")
     assert seen.form == {
         "return_type": "WEBP_50",
         "channels": "alpha",

@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("settings", ["conf", "presets", "checks"]),
-    ("data", ["models", "migrations", "signals", "source_hashes", "source_fields"]),
+    ("data", ["models", "migrations", "signals", "source_hashes", "source_fields", "budget"]),
     ("engines", ["backends"]),
     ("pipeline", ["pipeline"]),
     ("scheduling and lookups", ["tasks", "file_changes", "cutouts", "api", "sources"]),
@@ -66,7 +66,13 @@ FORBIDDEN: dict[str, set[str]] = {
     "exceptions": {"django", "wagtail", "requests", "PIL", "numpy", "cv2"},
     "variants": {"django", "wagtail", "requests", "PIL"},
     # The emulator keeps its own reading of the pages: it must not share code with the client.
-    "testing": {"django", "wagtail", "wagtail_bgcut.client", "wagtail_bgcut.api_facts"},
+    "testing": {
+        "django",
+        "wagtail",
+        "wagtail_bgcut.client",
+        "wagtail_bgcut.api_facts",
+        "wagtail_bgcut.variants",
+    },
     "pillow": {"django", "wagtail", "requests"},
 }
 CORE = [name for _, names in LAYERS[:6] for name in names]

@@ -92,3 +92,12 @@ def test_credits_are_one_per_variant_plus_half_for_autocrop():
         [{"variant_name": "full"}, {"variant_name": "thumb", "autocrop": True}]
     )
     assert estimate_credits(variants) == 2.5
+
+
+def test_a_preset_variant_is_named_after_its_preset_end_to_end():
+    # The token, output_urls and finalize all key on one name; a preset that named its variant
+    # otherwise would be paid for and then not found in output_urls.
+    assert Variant.from_dict({"format": "webp"}, name="thumb").variant_name == "thumb"
+    assert Variant.from_dict({"variant_name": "thumb"}, name="thumb").variant_name == "thumb"
+    with pytest.raises(InvalidVariant, match="preset name 'thumb'"):
+        Variant.from_dict({"variant_name": "small"}, name="thumb")

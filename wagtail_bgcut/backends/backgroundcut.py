@@ -13,18 +13,50 @@ and the facts it needs (content types per format) come from :mod:`wagtail_bgcut.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
 from ..api_facts import CONTENT_TYPES
 from ..client import BackgroundCutClient
+from ..client.exceptions import BackgroundCutError
 from ..conf import bgcut_settings
 from ..exceptions import BackendError, NotFound
 from ..variants import Variant, estimate_credits
 from .base import BackendResult, BaseBackend, Output, UploadRef
+
+__all__ = ["BackgroundCutBackend", "OutputsExpired", "OutputsNotDownloaded", "PaidOutputs"]
+
+
+@dataclass
+class PaidOutputs:
+    """What one paid ``process-image`` call bought: a URL per variant name, valid until
+    ``expires_at`` (our estimate: ``RESULT_URL_SECONDS``; the pages only say URLs expire)."""
+
+    urls: dict[str, str]
+    expires_at: datetime | None
+    upload: UploadRef
+    credits: float
+    calls: dict[str, int] = field(default_factory=dict)
+
+
+class OutputsNotDownloaded(BackendError):
+    """Paid for, not downloaded: retry with ``download_outputs(error.paid.urls, ...)``, which
+    costs nothing, while ``error.paid.expires_at`` has not passed. ``may_have_been_charged``
+    is set (it was charged), so nothing retries it blindly by processing again."""
+
+    may_have_been_charged = True
+
+    def __init__(self, message: str, *, paid: PaidOutputs, retryable: bool) -> None:
+        super().__init__(message, retryable=retryable)
+        self.paid = paid
+
+
+class OutputsExpired(BackendError):
+    """The stored result URLs are past their expiry: only a new (paid) process call helps."""
 
 
 class BackgroundCutBackend(BaseBackend):
@@ -52,7 +84,7 @@ class BackgroundCutBackend(BaseBackend):
             timeout = bgcut_settings.TIMEOUT
             if isinstance(timeout, list):
                 timeout = tuple(timeout)
-            client = BackgroundCutClient(
+            client = BackgroundCutClient(  # the money settings: docs/client.md
                 api_key,
                 api_base=bgcut_settings.API_BASE,
                 token_api_base=bgcut_settings.TOKEN_API_BASE,
@@ -62,6 +94,9 @@ class BackgroundCutBackend(BaseBackend):
                 rate_limit=bgcut_settings.RATE_LIMIT,
                 rate_limit_max=bgcut_settings.RATE_LIMIT_MAX,
                 download_hosts=list(bgcut_settings.DOWNLOAD_HOSTS),
+                download_allow=bgcut_settings.DOWNLOAD_ALLOW,
+                download_deny=list(bgcut_settings.DOWNLOAD_DENY or ()),
+                local_result_hosts=bool(bgcut_settings.DOWNLOAD_LOCAL_RESULT_HOSTS),
                 max_download_bytes=bgcut_settings.MAX_DOWNLOAD_BYTES,
             )
             self._local.client = client
@@ -73,13 +108,36 @@ class BackgroundCutBackend(BaseBackend):
         expires = timezone.now() + timedelta(seconds=ttl) if ttl else None
         return UploadRef(upload.unique_filename, expires)
 
-    def process(
+    def request_outputs(
         self,
         source_bytes: bytes,
         variants: Sequence[Variant],
         *,
         upload: UploadRef | None = None,
-    ) -> BackendResult:
+    ) -> PaidOutputs:
+        """Upload (or reuse ``upload``) and make ONE paid ``process-image`` call; download nothing.
+
+        The budget guard is asked first, before even the (free) upload, so a refusal costs
+        nothing at all. The pipeline stores what this returns before downloading, so a failed
+        download is retried with :meth:`download_outputs` from the stored URLs, never by paying
+        again.
+        """
+        # Here, not at module top: the guard's model needs the app registry, and this module must
+        # import without it (settings name it before apps are ready).
+        from .. import budget
+
+        credits = estimate_credits(variants)
+        spend = budget.reserve(credits, kind="process_image")
+        try:
+            paid = self._request_outputs(source_bytes, variants, upload)
+        except BaseException as error:
+            budget.settle(spend, error)
+            raise
+        return paid
+
+    def _request_outputs(
+        self, source_bytes: bytes, variants: Sequence[Variant], upload: UploadRef | None
+    ) -> PaidOutputs:
         client = self.get_client()
         calls = {"upload": 0, "process": 0, "download": 0}
         if (
@@ -98,34 +156,92 @@ class BackgroundCutBackend(BaseBackend):
         except NotFound:
             if fresh:
                 raise
-            # The provider forgot the upload before we expected: upload once more, then retry once.
+            # The provider forgot the upload before we expected (a 404 is not charged): upload
+            # once more, then process once more (the one call the reservation stands for).
             upload = self._upload(client, source_bytes)
             calls["upload"] += 1
             calls["process"] += 1
             result = client.process_image(upload.unique_filename, list(variants))
+        missing = [v.variant_name for v in variants if not result.output_urls.get(v.variant_name)]
+        if missing:
+            error = BackendError(
+                f"BackgroundCut returned no output for variant(s) {', '.join(missing)}.",
+                retryable=False,
+            )
+            error.may_have_been_charged = True  # it was paid for; a blind retry would pay again
+            raise error
+        ttl = bgcut_settings.RESULT_URL_SECONDS
+        return PaidOutputs(
+            urls={v.variant_name: result.output_urls[v.variant_name] for v in variants},
+            expires_at=timezone.now() + timedelta(seconds=ttl) if ttl else None,
+            upload=upload,
+            credits=estimate_credits(variants),
+            calls=calls,
+        )
+
+    def download_outputs(
+        self,
+        urls: Mapping[str, str],
+        variants: Sequence[Variant],
+        *,
+        expires_at: datetime | None = None,
+    ) -> dict[str, Output]:
+        """Download paid outputs from their stored URLs (never processes, never spends).
+
+        The URLs are trusted as "named by the API" (they came from an authenticated answer and
+        were stored by the server, never by a browser), so they may live on any https host with
+        public addresses. Raises ``OutputsExpired`` after ``expires_at``.
+        """
+        if expires_at is not None and expires_at <= timezone.now():
+            raise OutputsExpired(
+                "The paid result URLs have expired; processing again would be charged again.",
+                retryable=False,
+            )
+        client = self.get_client()
         outputs: dict[str, Output] = {}
         for variant in variants:
-            url = result.output_urls.get(variant.variant_name)
+            url = urls.get(variant.variant_name)
             if not url:
                 raise BackendError(
-                    f"BackgroundCut returned no output for variant {variant.variant_name!r}.",
-                    retryable=True,
+                    f"No stored result URL for variant {variant.variant_name!r}.", retryable=False
                 )
-            calls["download"] += 1
-            with client.download(url, expected_format=variant.format) as download:
-                with open(download.path, "rb") as fh:
-                    data = fh.read()
-                fmt = download.format or variant.format
+            with client.download(url, expected_format=variant.format, named_by_api=True) as dl:
+                fmt = dl.format or variant.format
                 outputs[variant.variant_name] = Output(
                     format=fmt,
-                    width=download.width,
-                    height=download.height,
+                    width=dl.width,
+                    height=dl.height,
                     content_type=CONTENT_TYPES.get(fmt, "application/octet-stream"),
-                    data=data,
+                    data=dl.read_bytes(),
                     credits=variant.credits,
                 )
+        return outputs
+
+    def process(
+        self,
+        source_bytes: bytes,
+        variants: Sequence[Variant],
+        *,
+        upload: UploadRef | None = None,
+    ) -> BackendResult:
+        """:meth:`request_outputs` then :meth:`download_outputs`.
+
+        When a download fails after the charge, ``OutputsNotDownloaded`` carries the paid URLs
+        (``error.paid``) so the caller can store them and download again later without paying.
+        """
+        paid = self.request_outputs(source_bytes, variants, upload=upload)
+        try:
+            outputs = self.download_outputs(paid.urls, variants, expires_at=paid.expires_at)
+        except BackgroundCutError as error:
+            raise OutputsNotDownloaded(
+                "BackgroundCut made the cut-outs, but downloading them failed: "
+                f"{error.detail or error}",
+                paid=paid,
+                retryable=bool(error.retryable),
+            ) from None
+        paid.calls["download"] = len(outputs)
         return BackendResult(
-            outputs=outputs, credits=estimate_credits(variants), upload=upload, calls=calls
+            outputs=outputs, credits=paid.credits, upload=paid.upload, calls=paid.calls
         )
 
     def ai_cut_start(self, source_bytes: bytes) -> Any:

@@ -9,10 +9,11 @@ Processing API calls send no key at all, exactly like the browser flow they stan
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit
@@ -114,6 +115,17 @@ def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@contextlib.contextmanager
+def _paid_answer(charged: bool) -> Iterator[None]:
+    """A success answer to a paid call that we cannot read was still charged: say so."""
+    try:
+        yield
+    except UnexpectedResponse as error:
+        if charged:
+            error.may_have_been_charged = True
+        raise
+
+
 def _image_format(data: bytes) -> str | None:
     """PNG/JPEG/WEBP when the header says so (nothing is decoded), else None."""
     try:
@@ -127,7 +139,11 @@ class BackgroundCutClient:
     """A thread-safe client for one API key. Create it once and reuse it (it pools connections).
 
     Only ``api_key`` is required; every other argument is keyword-only and mirrors a
-    ``WAGTAIL_BGCUT`` setting. ``backoff_base``/``backoff_cap`` tune the retry waits,
+    ``WAGTAIL_BGCUT`` setting. Result files come from ``download_hosts`` (origins; see
+    :mod:`.hosts`) and from the origins this client's authenticated API responses name
+    (https and public addresses only; ``download_allow``/``download_deny`` narrow them;
+    ``local_result_hosts`` lets an emulator on loopback name http hosts, for tests only).
+    ``backoff_base``/``backoff_cap`` tune the retry waits,
     ``resolver`` replaces DNS for the download allow-list and ``rate_limiter`` replaces the
     process-wide limiter (all three exist for tests and unusual deployments).
     """
@@ -144,6 +160,9 @@ class BackgroundCutClient:
         rate_limit: int | None = api_facts.RATE_LIMIT,
         rate_limit_max: int | None = api_facts.RATE_LIMIT_MAX,
         download_hosts: Iterable[str] = api_facts.DOWNLOAD_HOSTS,
+        download_allow: Iterable[str] | None = None,
+        download_deny: Iterable[str] = (),
+        local_result_hosts: bool = False,
         max_download_bytes: int = 64 * 1024 * 1024,
         normalize_uploads: bool = True,
         user_agent: str | None = None,
@@ -171,7 +190,10 @@ class BackgroundCutClient:
         self.max_download_bytes = max_download_bytes
         self.hosts = HostPolicy(
             download_hosts,
-            trusted=(urlsplit(self.api_base).hostname, urlsplit(self.token_api_base).hostname),
+            trusted=(self.api_base, self.token_api_base),
+            deny=download_deny,
+            allow=download_allow,
+            local_results=local_result_hosts,
             resolver=resolver,
         )
         if rate_limiter is None and rate_limit is not None:
@@ -218,7 +240,8 @@ class BackgroundCutClient:
 
     def _post(self, base: str, path: str, **kwargs: Any) -> tuple[dict[str, Any], Reply, str]:
         reply = self._transport.send("POST", base + path, **kwargs)
-        return reply.json("POST", path), reply, path
+        with _paid_answer(kwargs["charged"]):
+            return reply.json("POST", path), reply, path
 
     def _process_result(
         self, data: dict[str, Any], reply: Reply, path: str, names: Sequence[str] | None
@@ -241,6 +264,9 @@ class BackgroundCutClient:
                 method="POST",
                 path=path,
             )
+        for url in urls.values():
+            self.hosts.remember(url)
+        self.hosts.remember(_opt_str(data, "input_url"))
         return ProcessResult(
             unique_filename=_str_field(data, "unique_filename", reply, "POST", path),
             input_url=_opt_str(data, "input_url"),
@@ -296,7 +322,8 @@ class BackgroundCutClient:
                 "output_variants": [v.to_api() for v in parsed],
             },
         )
-        return self._process_result(data, reply, path, [v.variant_name for v in parsed])
+        with _paid_answer(True):
+            return self._process_result(data, reply, path, [v.variant_name for v in parsed])
 
     # -- Token API (server side) and the token-based Processing API (browser side) ---------------
 
@@ -403,6 +430,7 @@ class BackgroundCutClient:
             self.api_base, "/v3/ai-cut/segment/", auth="bearer", charged=False, json_body=body
         )
         number = data.get("request_number")
+        self.hosts.remember(_opt_str(data, "output_url"))
         return SegmentResult(
             status=_opt_str(data, "status"),
             unique_filename=_str_field(data, "unique_filename", reply, "POST", path),
@@ -458,24 +486,40 @@ class BackgroundCutClient:
             files["image_file"] = prepared.part()
         path = "/v2/cut/"
         reply = self._transport.send(
-            "POST", self.api_base + path, auth="plain", charged=True, files=files
+            "POST",
+            self.api_base + path,
+            auth="plain",
+            charged=True,
+            # 05 documents a binary answer: ask for images, never for JSON.
+            accept="image/png, image/webp, */*;q=0.1",
+            files=files,
         )
         content_type = reply.headers.get("Content-Type", "application/octet-stream")
         if _image_format(reply.content) is None:
-            raise UnexpectedResponse(
+            error = UnexpectedResponse(
                 "the v2 response is not an image", status=reply.status, method="POST", path=path
             )
+            error.may_have_been_charged = True  # a 200 from a paid call was charged
+            raise error
         return V2Result(data=reply.content, content_type=content_type)
 
     # -- results --------------------------------------------------------------------------------
 
     def download(
-        self, url: str, *, expected_format: str | None = None, max_bytes: int | None = None
+        self,
+        url: str,
+        *,
+        expected_format: str | None = None,
+        max_bytes: int | None = None,
+        named_by_api: bool = False,
     ) -> Download:
         """Fetch a result URL into a temporary file (see :mod:`.downloads` for the checks).
 
         ``expected_format`` is png, jpg or webp (a variant's ``format``); None accepts any of them.
-        The key is never sent to result hosts.
+        ``named_by_api``: the URL came from an authenticated API response, stored earlier (perhaps
+        by another process); its origin is then allowed under the rules for API-named hosts. URLs
+        this client's own responses named are allowed without it. Never pass it for URLs a
+        browser sent. The key is never sent to result hosts.
         """
         if max_bytes is not None and (
             isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1
@@ -487,4 +531,5 @@ class BackgroundCutClient:
             url,
             expected_format=expected_format,
             max_bytes=max_bytes or self.max_download_bytes,
+            named=named_by_api,
         )

@@ -21,8 +21,8 @@ import requests
 from PIL import Image
 
 from ..api_facts import FORMAT_SPELLINGS, MAX_RESOLUTION_RANGE, PILLOW_NAMES
-from .exceptions import DownloadError
-from .hosts import HostPolicy
+from .exceptions import DownloadError, TransportError
+from .hosts import HostPolicy, uses_proxy
 from .retry import parse_retry_after
 from .transport import Transport, logger, peer_address, transport_error
 
@@ -135,11 +135,17 @@ def _fetch_once(
     max_bytes: int,
     read_timeout: float,
     tmp_suffix: str,
+    named: bool,
 ) -> tuple[str, int, str | None, str]:
-    """Follow up to MAX_REDIRECTS hops, each re-checked; stream the body into a temp file."""
+    """Follow up to MAX_REDIRECTS hops, each re-checked; stream the body into a temp file.
+
+    ``named`` vouches for the first URL only (an API response named it); a redirect must lead to
+    an origin allowed on its own, because a Location header is not the API's answer.
+    """
     current = url
-    for _hop in range(MAX_REDIRECTS + 1):
-        host = policy.check_url(current)
+    for hop in range(MAX_REDIRECTS + 1):
+        proxied = uses_proxy(current, transport.session)
+        host, rule = policy.check_url(current, named=named and hop == 0, proxied=proxied)
         path = urlsplit(current).path
         response = None
         started = time.monotonic()
@@ -156,7 +162,7 @@ def _fetch_once(
             logger.debug(
                 "GET %s -> %s in %.3fs", path, response.status_code, time.monotonic() - started
             )
-            policy.check_peer(host, peer_address(response))
+            policy.check_peer(host, rule, peer_address(response), proxied=proxied)
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 target = urljoin(current, location)
@@ -193,7 +199,16 @@ def _fetch_once(
                 raise
             return tmp_path, size, response.headers.get("Content-Type"), current
         except requests.RequestException as exc:
-            raise transport_error(exc, "GET", path, transport.scrub) from None
+            # One message for every network failure: a refused, reset or silent port must look
+            # the same, so an error cannot tell anyone what listens where.
+            failure = transport_error(exc, "GET", path, transport.scrub)
+            raise TransportError(
+                "the result file could not be fetched (network error)",
+                request_sent=failure.request_sent,
+                final=failure.final,
+                method="GET",
+                path=path,
+            ) from None
         finally:
             if response is not None:
                 response.close()
@@ -207,15 +222,22 @@ def fetch(
     *,
     expected_format: str | None,
     max_bytes: int,
+    named: bool = False,
 ) -> Download:
-    """Download ``url`` (retrying 429/503/504 and connection failures: a GET is safe to repeat)."""
+    """Download ``url`` (retrying 429/503/504 and connection failures: a GET is safe to repeat).
+
+    ``named``: the URL comes from an authenticated API response (stored earlier, perhaps by
+    another process), so its origin is allowed under the rules for API-named hosts.
+    """
     expected = _expected(expected_format)
+    if named:  # so a redirect to the same origin is allowed as well
+        policy.remember(url)
     suffix = "." + _API_NAMES[expected] if expected else ""
     path = urlsplit(url).path if isinstance(url, str) else ""
 
     def attempt(read_timeout: float) -> Download:
         tmp_path, size, content_type, final_url = _fetch_once(
-            transport, policy, url, max_bytes, read_timeout, suffix
+            transport, policy, url, max_bytes, read_timeout, suffix, named
         )
         try:
             fmt, width, height = _verify(tmp_path, expected)

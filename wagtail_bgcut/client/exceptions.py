@@ -51,9 +51,16 @@ def _transient(status: int | None) -> bool:
 
 
 class BackgroundCutError(BgcutError):
-    """Base of every client error."""
+    """Base of every client error.
+
+    ``may_have_been_charged`` is True when a call that spends credits may have reached the provider
+    and been charged although we got no usable answer (a 504, a reset or read timeout after the
+    request was sent, an unreadable success). Such a call is never repeated by the client; the
+    caller decides (the pipeline records it and waits for an explicit retry).
+    """
 
     default_detail = "BackgroundCut request failed"
+    may_have_been_charged: bool = False
 
     def __init__(
         self,
@@ -99,11 +106,19 @@ class BackgroundCutError(BgcutError):
 
     def __reduce__(self):
         # Task queues pickle exceptions; keyword-only arguments need this to survive the trip.
-        return (_rebuild, (type(self), self.detail, self._state()))
+        return (
+            _rebuild,
+            (type(self), self.detail, self._state(), self.may_have_been_charged),
+        )
 
 
-def _rebuild(cls: type[BackgroundCutError], detail: str, state: dict[str, Any]):
-    return cls(detail, **state)
+def _rebuild(
+    cls: type[BackgroundCutError], detail: str, state: dict[str, Any], charged: bool = False
+):
+    error = cls(detail, **state)
+    if charged:
+        error.may_have_been_charged = True
+    return error
 
 
 class TransportError(BackgroundCutError):

@@ -5,12 +5,15 @@ Retried: 429, 503 and 504 answers, and connection failures. Never retried: every
 cannot change the answer and some of them mean money (402) or a bug (400/422).
 
 Calls that spend credits (``process-image``, the token endpoints, Bearer ``ai-cut/initialize``,
-``/v2/cut/``) are retried after a connection failure only when the request never left this machine
-(connection refused, DNS failure, connect timeout). A reset, read timeout or truncated answer after
-the request was sent may mean the provider did the work and charged for it; retrying would risk
-paying twice, so the error goes to the caller with ``request_sent=True``. 429/503/504 are retried
-for every call: the pages say rate-limited requests are not charged and credits are only deducted
-when processing succeeds.
+``/v2/cut/``) are narrower, because the pages say where credits are deducted but not that a failed
+answer means nothing was charged:
+
+- retried: 429 (05: "API rate limit crossed (No credit deducted)") and 503 (01: "Server busy, try
+  again later": the request was turned away before any work), and connection failures that
+  happened before the request left this machine (refused, DNS, connect timeout);
+- never retried: 504 (01: "Processing timeout": the work may have finished and been charged
+  after the gateway gave up), and a reset, read timeout or truncated answer after sending. Those
+  errors carry ``may_have_been_charged = True`` and go to the caller, who decides.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Callable
 
 from .exceptions import BackgroundCutError, TransportError
 
-__all__ = ["RETRY_STATUSES", "Backoff", "parse_retry_after", "should_retry"]
+__all__ = ["RETRY_STATUSES", "Backoff", "may_have_charged", "parse_retry_after", "should_retry"]
 
 RETRY_STATUSES = frozenset({429, 503, 504})
 # A Retry-After beyond this is treated as "not within this call" rather than slept through.
@@ -78,8 +81,15 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def should_retry(error: BackgroundCutError, *, charged: bool) -> bool:
     """Whether ``error`` may be retried by a call that spends credits (``charged``) or not."""
+    if charged and may_have_charged(error):
+        return False
     if isinstance(error, TransportError):
-        if error.final:  # TLS failures and the like: the same next time
-            return False
-        return not error.request_sent or not charged
+        return not error.final  # TLS failures and the like: the same next time
     return error.status in RETRY_STATUSES
+
+
+def may_have_charged(error: BackgroundCutError) -> bool:
+    """Whether a failed *paid* call may still have reached the provider and been charged."""
+    if isinstance(error, TransportError):
+        return error.request_sent
+    return error.status == 504

@@ -28,7 +28,7 @@ from .exceptions import (
     error_for_status,
 )
 from .ratelimit import RateLimiter
-from .retry import Backoff, parse_retry_after, should_retry
+from .retry import Backoff, may_have_charged, parse_retry_after, should_retry
 
 __all__ = ["Reply", "Transport", "peer_address", "transport_error"]
 
@@ -180,8 +180,8 @@ class Transport:
         """Replace the key wherever it appears (providers sometimes echo what they were sent)."""
         return text.replace(self._api_key, "***") if self._api_key else text
 
-    def headers(self, auth: str | None) -> _RedactedHeaders:
-        headers = _RedactedHeaders({"User-Agent": self.user_agent, "Accept": "application/json"})
+    def headers(self, auth: str | None, accept: str = "application/json") -> _RedactedHeaders:
+        headers = _RedactedHeaders({"User-Agent": self.user_agent, "Accept": accept})
         if auth == "bearer":
             headers["Authorization"] = "Bearer " + self._api_key
         elif auth == "plain":  # the legacy v2 endpoint takes the bare key
@@ -221,6 +221,14 @@ class Transport:
                     # The key is over its limit for everyone in this process, not just this
                     # call; at most one window, so a wild header cannot stall us for an hour.
                     self.limiter.pause(min(error.retry_after, self.limiter.period))
+                if charged and may_have_charged(error):
+                    error.may_have_been_charged = True
+                    logger.warning(
+                        "%s %s may have been charged without an answer (%s); not repeated",
+                        method,
+                        path,
+                        error.status if error.status is not None else type(error).__name__,
+                    )
                 if not should_retry(error, charged=charged) or attempt >= self.max_retries:
                     raise
                 delay = self.backoff.delay(attempt, error.retry_after)
@@ -246,6 +254,7 @@ class Transport:
         *,
         auth: str | None,
         charged: bool,
+        accept: str = "application/json",
         json_body: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
@@ -261,7 +270,7 @@ class Transport:
                 response = self.session.request(
                     method,
                     url,
-                    headers=self.headers(auth),
+                    headers=self.headers(auth, accept),
                     json=json_body,
                     data=data,
                     files=files,

@@ -44,14 +44,26 @@ class EmulatorRequest(Request):
 class EmulatorApp:
     """WSGI callable serving one :class:`EmulatorState`."""
 
-    def __init__(self, state: EmulatorState, faults: FaultInjector):
+    def __init__(self, state: EmulatorState, faults: FaultInjector, role: str = "all"):
         self.state = state
         self.faults = faults
         self.handlers = Handlers(state)
+        # "all": one host serves everything; "api": no result files (faithful mode, where they
+        # live on the separate "results" host, which serves nothing else).
+        self.role = role
+
+    def _wrong_host(self, path: str) -> bool:
+        if self.role == "api":
+            return path.startswith("/results/")
+        if self.role == "results":
+            return not path.startswith("/results/")
+        return False
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = EmulatorRequest(environ)
         path = request.path
+        if self._wrong_host(path):
+            return json_response({"detail": "Not Found"}, 404)(environ, start_response)
         if request.method == "OPTIONS" and _browser_facing(path):
             return _preflight()(environ, start_response)
         fault = None if path.startswith("/_emulator/") else self.faults.take(path)
@@ -65,6 +77,13 @@ class EmulatorApp:
             response = _fault_response(fault)
         else:
             endpoint, response = self._dispatch(request)
+        if fault is not None and fault.lost:
+            # Done (and charged) for real; the answer never arrives.
+            status = None if fault.lost == "reset" else 504
+            self.state.log_request(request.method, path, status, endpoint, fault.kind)
+            if fault.lost == "reset":
+                _abort_connection(environ)
+            return _fault_response(Fault(status=504))(environ, start_response)
         if not path.startswith("/_emulator/"):  # the log records API traffic only
             self.state.log_request(
                 request.method, path, response.status_code, endpoint, fault and fault.kind

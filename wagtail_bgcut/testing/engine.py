@@ -10,17 +10,17 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from wagtail_bgcut.variants import Variant
-
 from .exceptions import BadRequest, PayloadTooLarge
 from .state import Upload
+from .validation import OutputVariant
 
 # The API's facts as the emulator reads them from the provider's pages. Kept apart from
 # wagtail_bgcut.api_facts on purpose: the client reads its limits and formats from there, and the
 # emulator exists to vouch for the client, so a wrong value in that module must show up as a
 # disagreement with this copy instead of being shared by both sides of every test.
-# "Max 12MB" (v3) / "File size should not exceed 12MB" (v2). We read MB as MiB.
-MAX_UPLOAD_BYTES = 12 * 1024 * 1024
+# "Max 12MB" (v3) / "File size should not exceed 12MB" (v2): read as 12,000,000 bytes, the strict
+# reading, so a client sending up to 12 MiB is caught here (INVENTED: the pages do not say which).
+MAX_UPLOAD_BYTES = 12_000_000
 FORMAT_ERROR = "Invalid image format. Supported: PNG, JPG, JPEG, WebP"
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
@@ -81,7 +81,7 @@ def cutout(upload: Upload, quality: str) -> Any:
         return cached
 
 
-def render(cut: Any, variant: Variant) -> Any:
+def render(cut: Any, variant: OutputVariant) -> Any:
     """One variant rendered by the engine: ``RenderedImage(data, format, content_type, ...)``."""
     return _imaging().render_variant(cut, variant)
 

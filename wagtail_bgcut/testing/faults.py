@@ -10,6 +10,10 @@ None). What it does:
 - ``reset``: close the connection without any response.
 - ``truncate``: handle the request for real, then send fewer body bytes than ``Content-Length``
   promises and close the connection (so state changes, e.g. credits, do happen).
+- ``lost``: "charged, then the answer is lost": handle the request for real (so a paid call is
+  charged and its token or session exists), then drop the answer: ``"reset"`` closes the
+  connection without a response, ``"504"`` answers ``504 Processing timeout`` as a gateway that
+  gave up would. INVENTED: the pages do not describe this; it is what a proxy timeout looks like.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class Fault:
     truncate: bool = False
     retry_after: float | None = None
     detail: str | None = None
+    lost: str | None = None
 
     def matches(self, path: str) -> bool:
         if self.path is None:
@@ -43,6 +48,8 @@ class Fault:
 
     @property
     def kind(self) -> str:
+        if self.lost:
+            return f"lost {self.lost}"
         if self.reset:
             return "reset"
         if self.truncate:
@@ -72,10 +79,13 @@ class FaultInjector:
         truncate: bool = False,
         retry_after: float | None = None,
         detail: str | None = None,
+        lost: str | None = None,
     ) -> Fault:
+        if lost not in (None, "reset", "504"):
+            raise ValueError('lost must be "reset" or "504"')
         if status is _UNSET:
-            # 503 unless the caller asked only for a delay, a reset or a truncation.
-            status = None if (latency is not None or reset or truncate) else 503
+            # 503 unless the caller asked only for a delay, a reset, a truncation or a loss.
+            status = None if (latency is not None or reset or truncate or lost) else 503
         if status is not None and not (isinstance(status, int) and 100 <= status <= 599):
             raise ValueError(f"status must be an HTTP status code, not {status!r}")
         if rate is not None and not 0.0 <= rate <= 1.0:
@@ -92,6 +102,7 @@ class FaultInjector:
             truncate=truncate,
             retry_after=retry_after,
             detail=detail,
+            lost=lost,
         )
         with self._lock:
             self._faults.append(fault)

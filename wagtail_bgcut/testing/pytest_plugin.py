@@ -63,14 +63,24 @@ def _new_server(**kwargs: Any) -> EmulatorServer:
 
 
 def settings_for(server: EmulatorServer) -> dict[str, Any]:
-    """The ``WAGTAIL_BGCUT`` keys that point the package at ``server``."""
-    return {
+    """The ``WAGTAIL_BGCUT`` keys that point the package at ``server``.
+
+    The emulator is on loopback over http, so the result hosts its answers name are allowed as
+    loopback http hosts (``DOWNLOAD_LOCAL_RESULT_HOSTS``; never for a real API). A faithful
+    emulator's separate result host is listed in ``DOWNLOAD_HOSTS`` too, as a site lists its
+    provider's CDN for direct uploads (whose URLs come from a browser, not from the API).
+    """
+    settings = {
         "BACKEND": "backgroundcut",
         "API_KEY": server.api_key,
         "API_BASE": server.api_base,
         "TOKEN_API_BASE": server.token_api_base,
         "RATE_LIMIT": None,
+        "DOWNLOAD_LOCAL_RESULT_HOSTS": True,
     }
+    if getattr(server, "faithful", False):
+        settings["DOWNLOAD_HOSTS"] = [server.result_base]
+    return settings
 
 
 @contextlib.contextmanager

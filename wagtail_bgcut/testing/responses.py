@@ -22,8 +22,6 @@ from typing import Any
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Request, Response
 
-from wagtail_bgcut.variants import InvalidVariant, Variant, parse_variants
-
 from . import engine
 from .exceptions import (
     BadRequest,
@@ -31,9 +29,9 @@ from .exceptions import (
     PaymentRequired,
     RateLimited,
     Unauthorized,
-    ValidationError,
 )
 from .state import EmulatorState, Session, Token, Upload
+from .validation import OutputVariant, parse_output_variants
 
 BUCKET = "bgcut-emulator"
 V2_RETURN_TYPES = ("PNG", "WEBP")
@@ -122,22 +120,8 @@ class Handlers:
         return self.state.add_upload(data, fmt, image)
 
     @staticmethod
-    def _variants(items: Any) -> list[Variant]:
-        if items is None:
-            raise BadRequest("output_variants is required.")
-        if not isinstance(items, list):
-            raise BadRequest("output_variants must be an array of variant objects.")
-        names = [i.get("variant_name") for i in items if isinstance(i, dict)]
-        for name in names:
-            if isinstance(name, str) and names.count(name) > 1:
-                # Page 03: "Using the same variant_name twice in one call will return a 400".
-                raise BadRequest(f"Duplicate variant_name: {name!r}.")
-        try:
-            return parse_variants(items)
-        except InvalidVariant as exc:
-            if exc.field == "output_variants":
-                raise BadRequest(str(exc))
-            raise ValidationError(str(exc))
+    def _variants(items: Any) -> list[OutputVariant]:
+        return parse_output_variants(items)
 
     def _upload_or_404(self, unique_filename: Any) -> Upload:
         upload = self.state.get_upload(unique_filename)
@@ -149,6 +133,10 @@ class Handlers:
     def _base(self, request: Request) -> str:
         return request.host_url.rstrip("/")
 
+    def _result_base(self, request: Request) -> str:
+        """Where result files are served: the separate result host in faithful mode."""
+        return self.state.result_base or self._base(request)
+
     def _input_url(self, request: Request, upload: Upload) -> str:
         result = self.state.add_result(
             upload.data,
@@ -156,13 +144,20 @@ class Handlers:
             engine.EXTENSIONS[upload.format],
             upload.unique_filename,
         )
-        return f"{self._base(request)}/results/{result.name}"
+        return f"{self._result_base(request)}/results/{result.name}"
 
     def _process(
-        self, request: Request, endpoint: str, upload: Upload, variants: list[Variant]
+        self,
+        request: Request,
+        endpoint: str,
+        upload: Upload,
+        variants: list[OutputVariant],
+        *,
+        charge: bool = True,
     ) -> dict[str, Any]:
-        """Render every variant, then charge; nothing is charged if anything fails."""
-        price = self.state.price_variants(variants)
+        """Render every variant, then charge (unless the token was paid for already); nothing is
+        charged if anything fails."""
+        price = self.state.price_variants(variants) if charge else 0.0
         if not self.state.has_credits(price):
             raise PaymentRequired(
                 f"Insufficient credits: this request needs {price:g}, {self.state.credits:g} left."
@@ -171,7 +166,7 @@ class Handlers:
         for variant in variants:
             out = engine.render(engine.cutout(upload, variant.quality), variant)
             rendered.append((variant, out))
-        if not self.state.charge(
+        if charge and not self.state.charge(
             endpoint,
             price,
             variants=[v.variant_name for v in variants],
@@ -183,7 +178,8 @@ class Handlers:
             result = self.state.add_result(
                 out.data, out.content_type, variant.format, upload.unique_filename
             )
-            output_urls[variant.variant_name] = f"{self._base(request)}/results/{result.name}"
+            base = self._result_base(request)
+            output_urls[variant.variant_name] = f"{base}/results/{result.name}"
         return {
             "unique_filename": upload.unique_filename,
             "input_url": self._input_url(request, upload),
@@ -200,6 +196,14 @@ class Handlers:
             self._upload_or_404(unique_filename)
         price = self.state.price_variants(variants)
         if not self.state.has_credits(price):
+            raise PaymentRequired(f"Insufficient credits: this token needs {price:g}.")
+        if self.state.faithful and not self.state.charge(
+            "remove_bg_token",
+            price,
+            variants=[v.variant_name for v in variants],
+            unique_filename=unique_filename,
+        ):
+            # 01: "Token API ... Credits are deducted here."
             raise PaymentRequired(f"Insufficient credits: this token needs {price:g}.")
         token = self.state.issue_token(
             "remove_bg", variants=variants, unique_filename=unique_filename
@@ -241,7 +245,13 @@ class Handlers:
         if not self.state.use_token(token):
             raise Unauthorized("Missing, invalid or expired access token.")
         try:
-            result = self._process(request, "remove_bg", upload, list(token.variants))
+            result = self._process(
+                request,
+                "remove_bg",
+                upload,
+                list(token.variants),
+                charge=not self.state.faithful,  # faithful: the token was paid for
+            )
         except BaseException:
             self.state.release_token(token)
             raise
@@ -355,6 +365,7 @@ class Handlers:
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise BadRequest("request_number is required: an integer starting at 1.")
         with self.state.lock:
+            session.numbers.append(number)
             previous = session.previous_mask(number)
         data, mask = engine.segment(session.upload, green, red, previous)
         result = self.state.add_result(data, "image/png", "png", session.unique_filename)
@@ -365,7 +376,7 @@ class Handlers:
             {
                 "status": "completed",
                 "unique_filename": session.unique_filename,
-                "output_url": f"{self._base(request)}/results/{result.name}",
+                "output_url": f"{self._result_base(request)}/results/{result.name}",
                 "request_number": number,
             }
         )

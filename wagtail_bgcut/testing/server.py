@@ -34,6 +34,9 @@ from .state import (
 )
 
 logger = logging.getLogger("wagtail_bgcut.testing")
+# Faithful mode serves result files from this second loopback address (Linux routes all of
+# 127.0.0.0/8 to lo), so the result host differs from the API host by address AND port.
+DEFAULT_RESULT_HOST = "127.0.0.2"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -57,6 +60,11 @@ class EmulatorServer:
     with EmulatorServer(api_key="test-key", credits=10) as server:
         server.api_base          # Processing API: /v3/..., /v2/cut/, result files
         server.token_api_base    # Token API: /api/v3/...
+
+    ``faithful=True`` follows the pages where the defaults are convenient instead: remove-bg is
+    charged when its token is issued (01), result files are served only from a separate result
+    host (``server.result_base``, on ``result_host``, another loopback address and port) and AI
+    Cut sessions expire after ``session_ttl`` seconds (04; the length is invented).
     """
 
     def __init__(
@@ -73,10 +81,16 @@ class EmulatorServer:
         pricing: dict[str, float] | None = None,
         *,
         verbose: bool = False,
+        faithful: bool = False,
+        session_ttl: float | None = None,
+        result_host: str = DEFAULT_RESULT_HOST,
     ):
         self.host = host
         self.port = port
         self.verbose = verbose
+        self.faithful = faithful
+        self.result_host = result_host
+        self.result_port = 0
         self.state = EmulatorState(
             api_key=api_key,
             credits=credits,
@@ -86,11 +100,15 @@ class EmulatorServer:
             rate_limit=rate_limit,
             rate_limit_max=rate_limit_max,
             pricing=pricing,
+            faithful=faithful,
+            session_ttl=session_ttl,
         )
         self.faults = FaultInjector()
-        self.app = EmulatorApp(self.state, self.faults)
+        self.app = EmulatorApp(self.state, self.faults, role="api" if faithful else "all")
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._result_server: BaseWSGIServer | None = None
+        self._result_thread: threading.Thread | None = None
 
     def __repr__(self) -> str:  # never shows the key
         where = self.api_base if self._server else "not started"
@@ -112,7 +130,28 @@ class EmulatorServer:
         )
         self._thread.start()
         self._wait_ready()
+        if self.faithful:
+            self._start_result_host(handler)
         return self
+
+    def _start_result_host(self, handler: type[WSGIRequestHandler]) -> None:
+        """The result files on their own host (another loopback address and port), as a CDN."""
+        app = EmulatorApp(self.state, self.faults, role="results")
+        try:
+            server = make_server(self.result_host, 0, app, threaded=True, request_handler=handler)
+        except OSError:  # a system without 127.0.0.2: another port on the API's address
+            self.result_host = self._connect_host
+            server = make_server(self.result_host, 0, app, threaded=True, request_handler=handler)
+        self._result_server = server
+        self.result_port = server.server_port
+        self._result_thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+            name=f"bgcut-emulator-results-{self.result_port}",
+        )
+        self._result_thread.start()
+        self.state.result_base = self.result_base
 
     def _wait_ready(self, timeout: float = 10.0) -> None:
         deadline = threading.Event()
@@ -130,6 +169,13 @@ class EmulatorServer:
         raise RuntimeError(f"the emulator did not start on {self.host}:{self.port}")
 
     def stop(self) -> None:
+        result_server, self._result_server = self._result_server, None
+        if result_server is not None:
+            result_server.shutdown()
+            result_server.server_close()
+            if self._result_thread is not None:
+                self._result_thread.join(timeout=5)
+                self._result_thread = None
         server, self._server = self._server, None
         if server is None:
             return
@@ -158,6 +204,14 @@ class EmulatorServer:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def result_base(self) -> str:
+        """Where result files are served: the separate result host in faithful mode."""
+        if not self.faithful:
+            return self.api_base
+        host = f"[{self.result_host}]" if ":" in self.result_host else self.result_host
+        return f"http://{host}:{self.result_port}"
 
     @property
     def token_api_base(self) -> str:
@@ -199,6 +253,7 @@ class EmulatorServer:
         truncate: bool = False,
         retry_after: float | None = None,
         detail: str | None = None,
+        lost: str | None = None,
     ) -> Fault:
         """Arm a fault for the next ``times`` matching requests (None: until :meth:`reset`).
 
@@ -206,7 +261,9 @@ class EmulatorServer:
         ``{"detail": detail}`` with ``Retry-After: retry_after``; ``rate`` fires it with that
         probability; ``path`` limits it to paths starting with it (or matching a glob);
         ``latency`` sleeps first; ``reset`` drops the connection without an answer;
-        ``truncate`` sends half the real body under a full ``Content-Length``.
+        ``truncate`` sends half the real body under a full ``Content-Length``;
+        ``lost`` ("reset" or "504") handles the request for real, charge included, then drops the
+        answer ("charged, then the answer is lost").
         """
         return self.faults.add(
             status,
@@ -218,6 +275,7 @@ class EmulatorServer:
             truncate=truncate,
             retry_after=retry_after,
             detail=detail,
+            lost=lost,
         )
 
     def clear_faults(self) -> None:
@@ -265,6 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--rate-limit-max", type=int, default=DEFAULT_RATE_LIMIT_MAX)
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--faithful",
+        action="store_true",
+        help="charge at token issue, serve results from a separate host, expire AI Cut sessions",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     server = EmulatorServer(
@@ -278,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate_limit=args.rate_limit or None,
         rate_limit_max=args.rate_limit_max,
         verbose=args.verbose,
+        faithful=args.faithful,
     )
     server.start()
     stopped = threading.Event()
@@ -285,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"BackgroundCut emulator ready (credits: {server.credits:g})", flush=True)
     print(f"API_BASE={server.api_base}", flush=True)
     print(f"TOKEN_API_BASE={server.token_api_base}", flush=True)
+    if server.faithful:
+        print(f"RESULT_BASE={server.result_base}", flush=True)
     try:
         while not stopped.wait(0.5):
             pass

@@ -19,9 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wagtail_bgcut.variants import Variant, estimate_credits
-
 from .ratelimit import RateLimiter
+from .validation import OutputVariant, price
 
 # The account a new emulator starts with: EmulatorState, EmulatorServer and the command line
 # (python -m wagtail_bgcut.testing.server) all take their defaults from here.
@@ -32,6 +31,8 @@ DEFAULT_UPLOAD_TTL: float = 3600  # seconds uploads live
 DEFAULT_TOKEN_TTL: float = 300  # seconds tokens live
 DEFAULT_RATE_LIMIT = 40  # requests per minute per key
 DEFAULT_RATE_LIMIT_MAX = 500
+# INVENTED (04 says only "Sessions expire"): how long an AI Cut session lives in faithful mode.
+DEFAULT_SESSION_TTL: float = 600
 
 DEFAULT_PRICING: dict[str, float] = {
     # remove-bg: per variant, plus a surcharge per variant with autocrop (documented: +0.5).
@@ -92,6 +93,8 @@ class Session:
     via_token: bool
     token: str | None = None
     last_request_number: int = 0
+    expires_at: float | None = None  # faithful mode: sessions expire on their own (page 04)
+    numbers: list[int] = field(default_factory=list)  # every request_number received, in order
     masks: dict[int, Any] = field(default_factory=dict, repr=False)  # request_number -> mask
 
     def previous_mask(self, request_number: int) -> Any:
@@ -111,7 +114,7 @@ class Token:
     value: str
     kind: TokenKind
     expires_at: float
-    variants: tuple[Variant, ...] = ()
+    variants: tuple[OutputVariant, ...] = ()
     unique_filename: str | None = None
     used: bool = False
 
@@ -141,6 +144,8 @@ class EmulatorState:
         rate_limit: int | None = DEFAULT_RATE_LIMIT,
         rate_limit_max: int | None = DEFAULT_RATE_LIMIT_MAX,
         pricing: dict[str, float] | None = None,
+        faithful: bool = False,
+        session_ttl: float | None = None,
     ):
         unknown = set(pricing or {}) - set(DEFAULT_PRICING)
         if unknown:
@@ -151,7 +156,15 @@ class EmulatorState:
         self.upload_ttl = upload_ttl
         self.token_ttl = token_ttl
         self.pricing = {**DEFAULT_PRICING, **(pricing or {})}
-        self._custom_pricing = bool(pricing)
+        # Faithful mode follows the pages where they speak and the emulator's defaults differ:
+        # remove-bg is charged when the token is issued (01: "Credits are deducted here"), results
+        # live on a separate host (server.py) and AI Cut sessions expire (04).
+        self.faithful = faithful
+        if session_ttl is None:
+            session_ttl = DEFAULT_SESSION_TTL if faithful else None
+        self.session_ttl = session_ttl
+        # Where result files are served from; None: the host the request came to.
+        self.result_base: str | None = None
         self.lock = threading.RLock()
         self.rate_limiter = RateLimiter(rate_limit, rate_limit_max)
         self._offset = 0.0
@@ -182,14 +195,8 @@ class EmulatorState:
             self._clear()
 
     # -- credits ---------------------------------------------------------------------------
-    def price_variants(self, variants: Iterable[Variant]) -> float:
-        variants = list(variants)
-        if not self._custom_pricing:
-            return estimate_credits(variants)
-        return sum(
-            self.pricing["variant"] + (self.pricing["autocrop"] if v.autocrop else 0.0)
-            for v in variants
-        )
+    def price_variants(self, variants: Iterable[OutputVariant]) -> float:
+        return price(list(variants), self.pricing["variant"], self.pricing["autocrop"])
 
     def has_credits(self, amount: float) -> bool:
         with self.lock:
@@ -237,7 +244,8 @@ class EmulatorState:
             return upload
 
     def add_session(self, upload: Upload, *, via_token: bool, token: str | None = None) -> Session:
-        session = Session(upload=upload, via_token=via_token, token=token)
+        expires = None if self.session_ttl is None else self.now() + self.session_ttl
+        session = Session(upload=upload, via_token=via_token, token=token, expires_at=expires)
         with self.lock:
             self.sessions[upload.unique_filename] = session
         return session
@@ -249,6 +257,8 @@ class EmulatorState:
             session = self.sessions.get(unique_filename)
             if session is None or session.upload.expires_at <= self.now():
                 return None
+            if session.expires_at is not None and session.expires_at <= self.now():
+                return None
             return session
 
     # -- tokens ----------------------------------------------------------------------------
@@ -256,7 +266,7 @@ class EmulatorState:
         self,
         kind: TokenKind,
         *,
-        variants: Iterable[Variant] = (),
+        variants: Iterable[OutputVariant] = (),
         unique_filename: str | None = None,
     ) -> Token:
         token = Token(
@@ -352,6 +362,7 @@ class EmulatorState:
             for session in self.sessions.values():
                 if unique_filename in (None, session.unique_filename):
                     session.upload.expires_at = past
+                    session.expires_at = past
             for result in self.results.values():
                 if unique_filename in (None, result.unique_filename):
                     result.expires_at = past

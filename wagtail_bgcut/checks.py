@@ -172,3 +172,75 @@ def check_local_model(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+# -- money: result hosts and the credit budget (wagtail_bgcut.E030-E039, W030-W039) ---------------
+
+
+def _pattern_errors(name: str, value: object) -> list[Error]:
+    # The client's own parser, so a check passes exactly when the client accepts the entry.
+    from .client.hosts import _pattern  # here: only this check needs it (keeps start-up light)
+
+    if value is None and name == "DOWNLOAD_ALLOW":
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        return [
+            Error(
+                f"WAGTAIL_BGCUT['{name}'] must be a list of host patterns.",
+                hint='For example ["cdn.example.com", "*.example.net", "https://files.example.org:8443"].',
+                id="wagtail_bgcut.E031",
+            )
+        ]
+    errors = []
+    for entry in value:
+        try:
+            if not isinstance(entry, str) or not entry.strip():
+                raise ValueError("not a host pattern")
+            _pattern(entry)
+        except Exception as exc:  # ValueError or the client's DownloadError for a bad URL
+            errors.append(
+                Error(
+                    f"WAGTAIL_BGCUT['{name}'] has an invalid entry {entry!r} ({exc}).",
+                    hint="Use a host, a leading '*.' wildcard, or scheme://host:port.",
+                    id="wagtail_bgcut.E031",
+                )
+            )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_money(app_configs=None, **kwargs):
+    errors: list[Error | Warning] = []
+    for name in ("BUDGET_MONTHLY_CREDITS", "BUDGET_USER_MONTHLY_CREDITS"):
+        value = getattr(bgcut_settings, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+        ):
+            errors.append(
+                Error(
+                    f"WAGTAIL_BGCUT['{name}'] must be None (no cap) or a number of credits >= 0.",
+                    id="wagtail_bgcut.E030",
+                )
+            )
+    errors += _pattern_errors("DOWNLOAD_ALLOW", bgcut_settings.DOWNLOAD_ALLOW)
+    errors += _pattern_errors("DOWNLOAD_DENY", bgcut_settings.DOWNLOAD_DENY)
+    ttl = bgcut_settings.RESULT_URL_SECONDS
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl < 0:
+        errors.append(
+            Error(
+                "WAGTAIL_BGCUT['RESULT_URL_SECONDS'] must be a number of seconds >= 0.",
+                id="wagtail_bgcut.E032",
+            )
+        )
+    if bgcut_settings.DOWNLOAD_LOCAL_RESULT_HOSTS and not settings.DEBUG:
+        host = urlsplit(str(bgcut_settings.API_BASE)).hostname or ""
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            errors.append(
+                Warning(
+                    "WAGTAIL_BGCUT['DOWNLOAD_LOCAL_RESULT_HOSTS'] is on while API_BASE is not an "
+                    "emulator on this machine: result URLs may point at loopback http hosts.",
+                    hint="Use it only with the bundled emulator (tests).",
+                    id="wagtail_bgcut.W030",
+                )
+            )
+    return errors

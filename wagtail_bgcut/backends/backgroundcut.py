@@ -62,6 +62,8 @@ class OutputsExpired(BackendError):
 class BackgroundCutBackend(BaseBackend):
     name = "backgroundcut"
     spends_credits = True
+    #: Page 04: Bearer ``ai-cut/initialize`` "Cost 1 credit" (segment calls are free).
+    ai_cut_credits = 1.0
 
     def __init__(self, **options: Any):
         super().__init__(**options)

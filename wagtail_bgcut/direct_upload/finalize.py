@@ -47,6 +47,7 @@ __all__ = [
     "local_folder",
     "save_local_result",
     "store_cutouts",
+    "upright_output",
 ]
 
 logger = logging.getLogger("wagtail_bgcut")
@@ -179,6 +180,49 @@ def check_content(variant: Variant, out: OutputFile, source: bytes) -> None:
         )
 
 
+# -- EXIF orientation ------------------------------------------------------------------------------
+
+# Pillow's transposition for each EXIF orientation (what ``ImageOps.exif_transpose`` applies).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SAVE_OPTIONS = {"png": {}, "jpg": {"quality": 95}, "webp": {"quality": 90}}
+
+
+def upright_output(source: bytes, out: OutputFile, variant: Variant) -> OutputFile:
+    """The output turned upright when the provider rendered the stored (sideways) pixels.
+
+    The pages never say whether the API applies a JPEG's EXIF orientation. A phone's portrait photo
+    is stored landscape with a quarter-turn tag; if the output comes back landscape, we turn it as
+    the tag says instead of refusing a result that was already paid for. Decided by the aspect
+    ratio, so only quarter turns (orientations 5-8) can be told apart; an autocropped output has
+    no known ratio and is left as it is.
+    """
+    try:
+        with Image.open(io.BytesIO(source)) as img:
+            orientation = img.getexif().get(0x0112)
+            stored_w, stored_h = img.size
+    except Exception:
+        return out
+    if orientation not in (5, 6, 7, 8) or variant.autocrop or stored_w == stored_h:
+        return out
+    ratio = out.width / out.height
+    sideways = abs(ratio - stored_w / stored_h) < abs(ratio - stored_h / stored_w)
+    if not sideways:
+        return out
+    with Image.open(io.BytesIO(out.data)) as img:
+        turned = img.transpose(_TRANSPOSE[orientation])
+        buffer = io.BytesIO()
+        turned.save(buffer, format=PILLOW_NAMES[out.format], **_SAVE_OPTIONS[out.format])
+    return OutputFile(buffer.getvalue(), out.format, turned.width, turned.height)
+
+
 # -- API mode --------------------------------------------------------------------------------------
 
 
@@ -196,9 +240,14 @@ def download_api_result(
             source = dl.read_bytes()
         outputs = {}
         for name in presets:
+            # The preset's variant is named after the preset (variants.Variant.from_dict), so
+            # the key the token asked for is the key output_urls answers with.
             variant = get_preset(name)
-            with client.download(output_urls[name], expected_format=variant.format) as dl:
-                outputs[name] = OutputFile(dl.read_bytes(), dl.format, dl.width, dl.height)
+            with client.download(
+                output_urls[variant.variant_name], expected_format=variant.format
+            ) as dl:
+                out = OutputFile(dl.read_bytes(), dl.format, dl.width, dl.height)
+            outputs[name] = upright_output(source, out, variant)
     except BackgroundCutError as exc:
         # The message names the host or the reason (never a key): safe to show.
         detail = getattr(exc, "detail", None) or str(exc)

@@ -26,12 +26,14 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from .. import budget
 from ..backends.backgroundcut import BackgroundCutBackend
 from ..backends.base import get_backend
 from ..conf import bgcut_settings
 from ..exceptions import BackendError, BackgroundCutError, UnknownPreset
 from ..models import cutout_storage
 from ..presets import all_presets, get_preset
+from ..variants import estimate_credits
 from . import tokens
 from .finalize import (
     MAX_SOURCE_BYTES,
@@ -135,10 +137,19 @@ class TokenView(_Base):
         mode = current_mode()
         unique_filename = ""
         if mode == "api":
+            # Page 01: the Token API is where credits are deducted, so the budget guard asks here.
+            variants = [get_preset(p) for p in presets]
+            try:
+                spend = budget.reserve(
+                    estimate_credits(variants), kind="remove_bg_token", user=request.user
+                )
+            except budget.BudgetExceeded as exc:
+                return error(str(exc), 402)
             try:
                 client = get_backend().get_client()
-                access = client.create_remove_bg_token([get_preset(p) for p in presets])
+                access = client.create_remove_bg_token(variants)
             except (BackgroundCutError, BackendError) as exc:
+                budget.settle(spend, exc)
                 # Logged by class and status only; the browser gets no provider detail.
                 logger.warning(
                     "wagtail_bgcut: token request failed: %s %s",

@@ -9,6 +9,13 @@ Where the session handle lives:
   scale) is kept in the Django session, so any web process can continue it;
 - other handles (the local engine keeps the decoded image) live in a small per-process LRU cache;
   a process that misses it starts again, which the local engine does for free.
+
+With a paid engine (page 04), the provider's ``request_number`` is the server's, never the
+browser's: a counter per provider session in Django's cache (``cache.incr``, atomic on a shared
+cache), starting at 1 and increased by exactly one per segment call, whatever the browser does
+(reloads, Save, several tabs). The browser's number is only echoed back, for its own ordering. A
+session the provider has forgotten (404, page 04: "Sessions expire") is started again once, after
+the budget guard agrees, and the answer tells the editor that this cost a credit.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from django.core.cache import cache
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils.module_loading import import_string
@@ -29,7 +37,9 @@ from django.views import View
 from PIL import Image as PILImage
 from wagtail.admin import messages
 
+from .. import budget
 from ..backends.base import BaseBackend, get_backend
+from ..exceptions import NotFound
 from ..forms import InvalidDots, parse_dots
 from ..pipeline.run import describe_error
 from .access import ForbiddenIsForbidden, can_add_to_collection, get_image_for
@@ -37,6 +47,8 @@ from .base import ImageAdminPage, json_error
 from .files import save_as_new_image
 
 SESSION_KEY = "wagtail_bgcut_aicut"
+NUMBER_KEY = "wagtail_bgcut:aicut:request_number:"
+NUMBER_TTL = 24 * 3600  # longer than any provider session lives
 OVERLAY_MAX_SIDE = 800
 _CACHE_SIZE = 4  # local handles hold a decoded image: keep few
 _RESULTS_PER_SESSION = 8
@@ -130,22 +142,78 @@ class AICutSession:
         )
         return handle
 
-    def segment(self, green, red, request_number: int) -> bytes:
-        """The cut-out PNG for these dots; a dot set seen before (an undo) gives the same answer."""
+    # -- paid engines: the provider session and its request_number live on the server ------------
+    @property
+    def paid(self) -> bool:
+        return bool(self.backend.spends_credits)
+
+    def _start_paid(self) -> Any:
+        """Start (or restart) the provider session, behind the budget guard."""
+        credits = float(getattr(self.backend, "ai_cut_credits", 0.0))
+        spend = budget.reserve(credits, kind="ai_cut_initialize", user=self.request.user)
+        try:
+            handle = self.backend.ai_cut_start(_read_image(self.image))
+        except BaseException as error:
+            budget.settle(spend, error)
+            raise
+        saved = _serialise(handle)
+        if saved is not None:
+            sessions = dict(self.request.session.get(SESSION_KEY, {}))
+            sessions[self.key] = saved
+            self.request.session[SESSION_KEY] = sessions
+            self.request.session.save()  # now: a parallel request must see this session
+        return handle
+
+    @staticmethod
+    def next_number(handle: Any) -> int:
+        """1, 2, 3... per provider session, atomically, whichever process or tab asks."""
+        key = NUMBER_KEY + str(getattr(handle, "unique_filename", id(handle)))
+        cache.add(key, 0, timeout=NUMBER_TTL)
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # evicted between add and incr: start again from 1
+            cache.add(key, 1, timeout=NUMBER_TTL)
+            return 1
+
+    def _segment_paid(self, green, red) -> tuple[bytes, str | None]:
+        handle = self._stored()
+        if handle is None:
+            handle = self._start_paid()
+        try:
+            return self.backend.ai_cut_segment(handle, green, red, self.next_number(handle)), None
+        except NotFound:
+            pass  # the provider forgot the session (it expired): start a new one, once
+        handle = self._start_paid()
+        credits = float(getattr(self.backend, "ai_cut_credits", 0.0))
+        notice = _(
+            "The AI Cut session had expired, so a new one was started. That cost %(credits)g "
+            "credit(s)."
+        ) % {"credits": credits}
+        return self.backend.ai_cut_segment(handle, green, red, self.next_number(handle)), notice
+
+    def segment(self, green, red, request_number: int) -> tuple[bytes, str | None]:
+        """The cut-out PNG for these dots and a notice for the editor (or None); a dot set seen
+        before (an undo, or Save after the last refinement) gives the same answer for free."""
         dots_key = repr((list(green), list(red)))
         entry = _cache_get(self.cache_key)
         if entry is not None and dots_key in entry.get("results", {}):
             entry["dots"] = (list(green), list(red))
-            return entry["results"][dots_key]
-        handle = self.handle(green, red)
-        png = self.backend.ai_cut_segment(handle, green, red, request_number)
+            return entry["results"][dots_key], None
+        notice = None
+        if self.paid:
+            png, notice = self._segment_paid(green, red)
+        else:
+            handle = self.handle(green, red)
+            png = self.backend.ai_cut_segment(handle, green, red, request_number)
         entry = _cache_get(self.cache_key)
-        if entry is not None:
-            results = entry.setdefault("results", OrderedDict())
-            results[dots_key] = png
-            while len(results) > _RESULTS_PER_SESSION:
-                results.popitem(last=False)
-        return png
+        if entry is None:
+            entry = {"handle": None, "dots": (list(green), list(red)), "results": OrderedDict()}
+            _cache_put(self.cache_key, entry)
+        results = entry.setdefault("results", OrderedDict())
+        results[dots_key] = png
+        while len(results) > _RESULTS_PER_SESSION:
+            results.popitem(last=False)
+        return png, notice
 
 
 def overlay_for(png: bytes) -> tuple[str, float]:
@@ -190,18 +258,28 @@ class AICutView(ForbiddenIsForbidden, ImageAdminPage):
         return context
 
 
-def _segment(request, image: Any) -> tuple[bytes | None, JsonResponse | None, int]:
+def _segment(request, image: Any) -> tuple[bytes | None, JsonResponse | None, int, str | None]:
+    png, error, number, notice = None, None, 0, None
     try:
         dots = parse_dots(request.body, image.width, image.height)
     except InvalidDots as exc:
-        return None, json_error(str(exc)), 0
+        return None, json_error(str(exc)), 0, None
     if not dots.green:
-        return None, json_error(_("Add at least one green dot.")), dots.request_number
+        return None, json_error(_("Add at least one green dot.")), dots.request_number, None
+    png, error, number = _run_segment(request, image, dots)
+    if isinstance(png, tuple):
+        png, notice = png
+    return png, error, number, notice
+
+
+def _run_segment(request, image: Any, dots: Any) -> tuple[Any, JsonResponse | None, int]:
     backend = get_backend()
     try:
         png = AICutSession(request, image, backend).segment(
             dots.green, dots.red, dots.request_number
         )
+    except budget.BudgetExceeded as exc:
+        return None, json_error(str(exc), 402), dots.request_number
     except NotImplementedError:
         return None, json_error(_("This engine does not offer AI Cut."), 501), dots.request_number
     except OSError:
@@ -218,13 +296,14 @@ class SegmentView(ForbiddenIsForbidden, View):
 
     def post(self, request, image_id: int):
         image = get_image_for(request.user, image_id, ["change"])
-        png, error, number = _segment(request, image)
+        png, error, number, notice = _segment(request, image)
         if error is not None:
             return error
         overlay, coverage = overlay_for(png)
-        return JsonResponse(
-            {"request_number": number, "overlay": overlay, "coverage": round(coverage, 4)}
-        )
+        answer = {"request_number": number, "overlay": overlay, "coverage": round(coverage, 4)}
+        if notice:
+            answer["notice"] = notice
+        return JsonResponse(answer)
 
 
 class SaveView(ForbiddenIsForbidden, View):
@@ -234,10 +313,12 @@ class SaveView(ForbiddenIsForbidden, View):
 
     def post(self, request, image_id: int):
         image = get_image_for(request.user, image_id, ["change", "add"])
-        png, error, _number = _segment(request, image)
+        png, error, _number, notice = _segment(request, image)
         if error is not None:
             return error
         new = save_as_new_image(image, png, "png", request.user)
         edit_url = reverse("wagtailimages:edit", args=[new.pk])
+        if notice:
+            messages.warning(request, notice)
         messages.success(request, _("Image '%(title)s' created.") % {"title": new.title})
         return JsonResponse({"id": new.pk, "title": new.title, "edit_url": edit_url})

@@ -22,6 +22,7 @@ from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from .. import budget
 from ..models import Cutout, SourceFile
 from ..tasks import enqueue_retry
 from ..wagtail_compat import image_permission_policy
@@ -85,6 +86,7 @@ class StatusView(ForbiddenIsForbidden, WagtailAdminTemplateMixin, TemplateView):
                 .order_by("-credits")
             ),
             total_credits=spent.aggregate(total=Sum("credits_charged"))["total"] or 0,
+            budget=budget.status(),
         )
         return context
 

@@ -178,3 +178,27 @@ def test_the_peer_address_is_read_from_the_live_connection(stub, png_bytes):
         response = session.get(stub.url("/r.png"), stream=True)
         assert peer_address(response) == "127.0.0.1"
         response.close()
+
+
+def test_downloads_go_through_the_standard_proxy_environment(stub, png_bytes, monkeypatch):
+    """Behind an egress proxy our DNS may know nothing and the peer is the proxy's (private)
+    address: neither is held against an allowed host. NO_PROXY is honoured as requests does."""
+    url = "http://cdn.proxied.test/x.png"
+    stub.add(url, Reply(200, png_bytes, {"Content-Type": "image/png"}))  # a proxy sees the URL
+
+    def no_dns(host):
+        raise OSError("no such host")
+
+    monkeypatch.setenv("HTTP_PROXY", stub.base)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with fast_client(
+        "http://127.0.0.1:9", download_hosts=["http://*.proxied.test"], resolver=no_dns
+    ) as client:
+        with client.download(url, expected_format="png") as dl:
+            assert dl.read_bytes() == png_bytes
+        assert [s.path for s in stub.calls()] == [url]
+        monkeypatch.setenv("NO_PROXY", "cdn.proxied.test")
+        with pytest.raises(exc.TransportError, match="could not resolve"):
+            client.download(url)
+    assert len(stub.calls()) == 1

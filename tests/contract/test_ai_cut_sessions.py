@@ -101,3 +101,18 @@ def test_the_key_never_reaches_the_editor_when_the_provider_fails(image, bgcut_s
     response = post(login(image), image, "segment", [[48, 36]])
     assert response.status_code == 502
     assert bgcut_server.api_key not in response.content.decode()
+
+
+def test_the_status_page_shows_the_budget_and_what_was_spent(image, bgcut_server):
+    settings = {
+        **settings_for(bgcut_server),
+        "BUDGET_MONTHLY_CREDITS": 10,
+        "BUDGET_USER_MONTHLY_CREDITS": 4,
+    }
+    browser = login(image)
+    with override_settings(WAGTAIL_BGCUT=settings):
+        assert post(browser, image, "segment", [[48, 36]]).status_code == 200  # 1 credit
+        page = browser.get(reverse("wagtail_bgcut:status")).content.decode()
+    assert "1 credits" in page.split("data-bgcut-budget-spent>")[1].split("</dd>")[0]
+    assert "10 credits (9 left)" in page
+    assert "4 credits" in page.split("data-bgcut-budget-user>")[1].split("</dd>")[0]

@@ -90,15 +90,19 @@ def _limit(value: object) -> float | None:
 def reserve(credits: float, *, kind: str, user: object = None) -> CreditSpend | None:
     """Check the caps for a call costing ``credits``; record it and return its row, or refuse.
 
-    Free calls (0 credits) are neither checked nor recorded.
+    Free calls (0 credits) are neither checked nor recorded, and with no cap configured nothing is
+    recorded either (no query per paid call for sites that do not use the guard; a cap set in the
+    middle of a month counts from then on).
     """
-    if credits <= 0:
+    monthly = _limit(bgcut_settings.BUDGET_MONTHLY_CREDITS)
+    per_user = _limit(bgcut_settings.BUDGET_USER_MONTHLY_CREDITS)
+    if credits <= 0 or (monthly is None and per_user is None):
         return None
     user_id = _user_key(user)
     with transaction.atomic():
-        checks = [("monthly", _limit(bgcut_settings.BUDGET_MONTHLY_CREDITS), None)]
+        checks = [("monthly", monthly, None)]
         if user_id:
-            checks.append(("user", _limit(bgcut_settings.BUDGET_USER_MONTHLY_CREDITS), user_id))
+            checks.append(("user", per_user, user_id))
         for cap, limit, who in checks:
             if limit is None:
                 continue

@@ -224,7 +224,7 @@ def test_a_cap_refuses_before_any_spend(bgcut_server, png):
 @FAITHFUL
 @pytest.mark.django_db
 def test_a_call_that_certainly_cost_nothing_gives_its_reservation_back(bgcut_server, png):
-    settings = {**settings_for(bgcut_server), "MAX_RETRIES": 0}
+    settings = {**settings_for(bgcut_server), "MAX_RETRIES": 0, "BUDGET_MONTHLY_CREDITS": 50}
     with override_settings(WAGTAIL_BGCUT=settings):
         bgcut_server.inject(status=503, times=None, path=PROCESS)
         with pytest.raises(Exception, match="busy"):
@@ -236,7 +236,9 @@ def test_a_call_that_certainly_cost_nothing_gives_its_reservation_back(bgcut_ser
             BackgroundCutBackend().process(png, [get_preset("full")])
     spend = CreditSpend.objects.get()
     assert spend.uncertain is True and spend.credits == 1.0  # counted: it may have been charged
-    assert budget.status().uncertain == 1.0
+    with override_settings(WAGTAIL_BGCUT=settings):
+        assert budget.status().uncertain == 1.0
+        assert budget.status().remaining == 49.0
 
 
 # -- the key never appears in any answer, log or error -------------------------------------------
@@ -264,3 +266,23 @@ def test_the_key_never_appears_in_an_error_or_a_log_line(bgcut_server, png, capl
         seen += [str(info.value), repr(info.value)]
     seen += [r.getMessage() for r in caplog.records]
     assert seen and not [text for text in seen if key in text]
+
+
+@FAITHFUL
+@pytest.mark.django_db
+def test_stored_urls_past_their_expiry_are_not_fetched_and_say_why(bgcut_server, png):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wagtail_bgcut.backends.backgroundcut import OutputsExpired
+
+    variants = [get_preset("full")]
+    with override_settings(WAGTAIL_BGCUT=settings_for(bgcut_server)):
+        paid = BackgroundCutBackend().request_outputs(png, variants)
+        assert not [r for r in bgcut_server.requests if r.path.startswith("/results/")]
+        past = timezone.now() - timedelta(seconds=1)
+        with pytest.raises(OutputsExpired, match="charged again"):
+            BackgroundCutBackend().download_outputs(paid.urls, variants, expires_at=past)
+    assert not [r for r in bgcut_server.requests if r.path.startswith("/results/")]
+    assert len(bgcut_server.ledger) == 1

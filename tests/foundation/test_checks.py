@@ -88,3 +88,51 @@ def test_plain_http_to_a_remote_host_warns_w001():
 def test_missing_local_model_file_is_e007(tmp_path):
     with bgcut(LOCAL_MODEL=str(tmp_path / "missing.onnx")):
         assert "wagtail_bgcut.E007" in run_checks()
+
+
+# -- money: result hosts and the credit budget (E030-E032, W030) ---------------------------------
+
+
+@pytest.mark.parametrize("value", [-1, "100", True])
+def test_a_budget_cap_that_is_not_credits_is_e030(value):
+    with bgcut(BUDGET_MONTHLY_CREDITS=value):
+        assert "wagtail_bgcut.E030" in run_checks()
+    with bgcut(BUDGET_USER_MONTHLY_CREDITS=value):
+        assert "wagtail_bgcut.E030" in run_checks()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"DOWNLOAD_DENY": "evil.example"},  # a string, not a list
+        {"DOWNLOAD_ALLOW": ["cdn.*.example.com"]},  # only a leading wildcard
+        {"DOWNLOAD_DENY": ["ftp://files.example.com"]},
+    ],
+)
+def test_bad_download_patterns_are_e031(options):
+    with bgcut(**options):
+        assert "wagtail_bgcut.E031" in run_checks()
+
+
+def test_good_money_settings_pass():
+    with bgcut(
+        BUDGET_MONTHLY_CREDITS=500,
+        BUDGET_USER_MONTHLY_CREDITS=20.5,
+        DOWNLOAD_ALLOW=["*.cloudfront.net", "https://files.example.org:8443"],
+        DOWNLOAD_DENY=["internal.example.org"],
+        RESULT_URL_SECONDS=120,
+    ):
+        assert run_checks() == set()
+
+
+def test_a_negative_result_url_lifetime_is_e032():
+    with bgcut(RESULT_URL_SECONDS=-5):
+        assert "wagtail_bgcut.E032" in run_checks()
+
+
+def test_local_result_hosts_against_a_real_api_is_w030(settings):
+    settings.DEBUG = False
+    with bgcut(DOWNLOAD_LOCAL_RESULT_HOSTS=True, API_BASE="https://api.backgroundcut.co"):
+        assert "wagtail_bgcut.W030" in run_checks()
+    with bgcut(DOWNLOAD_LOCAL_RESULT_HOSTS=True, API_BASE="http://127.0.0.1:8765"):
+        assert "wagtail_bgcut.W030" not in run_checks()

@@ -235,11 +235,13 @@ class BackgroundCutBackend(BaseBackend):
         try:
             outputs = self.download_outputs(paid.urls, variants, expires_at=paid.expires_at)
         except BackgroundCutError as error:
+            # Not retryable by processing again, whatever the download error was: a caller that
+            # wants the files downloads error.paid.urls again (free) while they are valid.
             raise OutputsNotDownloaded(
                 "BackgroundCut made the cut-outs, but downloading them failed: "
                 f"{error.detail or error}",
                 paid=paid,
-                retryable=bool(error.retryable),
+                retryable=False,
             ) from None
         paid.calls["download"] = len(outputs)
         return BackendResult(

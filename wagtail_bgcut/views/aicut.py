@@ -266,27 +266,19 @@ def _segment(request, image: Any) -> tuple[bytes | None, JsonResponse | None, in
         return None, json_error(str(exc)), 0, None
     if not dots.green:
         return None, json_error(_("Add at least one green dot.")), dots.request_number, None
-    png, error, number = _run_segment(request, image, dots)
-    if isinstance(png, tuple):
-        png, notice = png
-    return png, error, number, notice
-
-
-def _run_segment(request, image: Any, dots: Any) -> tuple[Any, JsonResponse | None, int]:
+    number = dots.request_number
     backend = get_backend()
     try:
-        png = AICutSession(request, image, backend).segment(
-            dots.green, dots.red, dots.request_number
-        )
+        png, notice = AICutSession(request, image, backend).segment(dots.green, dots.red, number)
     except budget.BudgetExceeded as exc:
-        return None, json_error(str(exc), 402), dots.request_number
+        error = json_error(str(exc), 402)
     except NotImplementedError:
-        return None, json_error(_("This engine does not offer AI Cut."), 501), dots.request_number
+        error = json_error(_("This engine does not offer AI Cut."), 501)
     except OSError:
-        return None, json_error(_("The original file could not be read."), 409), dots.request_number
+        error = json_error(_("The original file could not be read."), 409)
     except Exception as exc:
-        return None, json_error(describe_error(exc), 502), dots.request_number
-    return png, None, dots.request_number
+        error = json_error(describe_error(exc), 502)
+    return png, error, number, notice
 
 
 class SegmentView(ForbiddenIsForbidden, View):

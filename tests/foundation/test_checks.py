@@ -136,3 +136,10 @@ def test_local_result_hosts_against_a_real_api_is_w030(settings):
         assert "wagtail_bgcut.W030" in run_checks()
     with bgcut(DOWNLOAD_LOCAL_RESULT_HOSTS=True, API_BASE="http://127.0.0.1:8765"):
         assert "wagtail_bgcut.W030" not in run_checks()
+
+
+def test_a_preset_naming_its_variant_otherwise_is_e003_at_start_up():
+    # Else the token would ask for "small", output_urls would answer "small", and finalize would
+    # look for "thumb" after the charge.
+    with bgcut(PRESETS={"thumb": {"variant_name": "small", "format": "webp"}}, AUTO_PROCESS=[]):
+        assert "wagtail_bgcut.E003" in run_checks()

@@ -54,6 +54,10 @@ LAYERS: list[tuple[str, list[str]]] = [
             "direct_upload",
             "management",
             "apps",
+            # Integrations: headless.md, streamfield.md, caches.md.
+            "serializers",
+            "blocks",
+            "frontend_cache",
         ],
     ),
 ]

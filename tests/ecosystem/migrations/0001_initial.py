@@ -2,7 +2,6 @@
 
 import django.db.models.deletion
 import wagtail.fields
-from django.conf import settings
 from django.db import migrations, models
 
 
@@ -10,7 +9,8 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("wagtailcore", "0098_apitoken"),
+        # Migrations that Wagtail 7.4 LTS and 8.0 both have (the suite runs on both).
+        ("wagtailcore", "0097_baselogentry_uuid_action_timestamp_indexes"),
         ("wagtailimages", "0027_image_description"),
     ]
 
@@ -26,7 +26,8 @@ class Migration(migrations.Migration):
                         parent_link=True,
                         primary_key=True,
                         serialize=False,
-                        to=settings.WAGTAIL_PAGE_MODEL,
+                        # Not settings.WAGTAIL_PAGE_MODEL: Wagtail 7.4 has no such setting.
+                        to="wagtailcore.page",
                     ),
                 ),
                 (

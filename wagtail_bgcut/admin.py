@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 
 from .backends.base import get_backend
 from .fields import BackgroundRemovedImageField
-from .models import Cutout
+from .models import Cutout, SourceFile
 from .tasks import enqueue_cutouts, enqueue_retry
 from .variants import InvalidVariant, Variant
 from .widgets import render_cutout_preview
@@ -137,9 +137,25 @@ class CutoutAdmin(admin.ModelAdmin):
         description=_("Redo the selected cut-outs (may spend credits)"), permissions=["change"]
     )
     def redo(self, request: HttpRequest, queryset: QuerySet[Cutout]) -> HttpResponse | None:
-        rows = list(queryset.filter(status=Status.DONE).order_by("pk"))
+        finished = list(queryset.filter(status=Status.DONE).order_by("pk"))
+        # A cut-out whose original is gone could not be made again: redoing it would only stop
+        # serving the one that exists.
+        known = set(
+            SourceFile.objects.filter(sha256__in={r.source_hash for r in finished}).values_list(
+                "sha256", flat=True
+            )
+        )
+        rows = [row for row in finished if row.source_hash in known]
+        if len(rows) < len(finished):
+            messages.warning(
+                request,
+                _("Cut-outs whose original no longer exists were left alone: %(count)d.")
+                % {"count": len(finished) - len(rows)},
+            )
         if not rows:
-            messages.warning(request, _("Only finished cut-outs can be redone."))
+            messages.warning(
+                request, _("Only finished cut-outs of existing originals can be redone.")
+            )
             return None
         if request.POST.get("confirm") != "yes":
             backend = get_backend()

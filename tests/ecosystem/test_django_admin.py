@@ -140,3 +140,17 @@ def test_preview_widget_displays_and_submits_nothing(product):
     assert "<input" not in html
     bound = PreviewForm(data={"cutout": "anything"}, files={})
     assert bound.is_valid() and bound.cleaned_data["cutout"] is None
+
+
+def test_redo_leaves_cutouts_of_a_vanished_original_alone(admin_client_, product):
+    from wagtail_bgcut.models import SourceFile
+
+    SourceFile.objects.all().delete()  # as after the original was deleted and forgotten
+    rows = list(Cutout.objects.filter(status="done"))
+    response = admin_client_.post(
+        CHANGELIST,
+        {"action": "redo", "_selected_action": [r.pk for r in rows], "confirm": "yes"},
+        follow=True,
+    )
+    assert any("no longer exists were left alone: 2" in m for m in messages_of(response))
+    assert all(r.status == "done" and r.file for r in Cutout.objects.all())

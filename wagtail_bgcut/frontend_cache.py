@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from wagtail.contrib.frontend_cache.utils import PurgeBatch
 from wagtail.models import Page, ReferenceIndex
@@ -72,6 +73,8 @@ def purge_pages_for_cutouts(
     Returns the number of URLs purged (for code that calls it directly). With no
     ``WAGTAILFRONTENDCACHE`` configured, Wagtail purges nothing.
     """
+    if backends is None and not getattr(settings, "WAGTAILFRONTENDCACHE", None):
+        return 0  # no cache to purge (e.g. a development site): no queries either
     pages = pages_using_images(images_with_hash(source_hash))
     if not pages:
         return 0

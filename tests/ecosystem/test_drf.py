@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from tests.factories import ProductFactory
+from tests.factories import ImageBytesFactory, ProductFactory
 from wagtail_bgcut import pipeline
 from wagtail_bgcut.models import Cutout
 
@@ -38,3 +40,15 @@ def test_product_api_falls_back_to_the_photo_then_serves_the_cutout(client):
 def test_product_without_a_photo_gives_null(client):
     product = ProductFactory(photo=None)
     assert client.get(f"/products/{product.pk}/").json()["cutout"] is None
+
+
+def test_a_prefetched_listing_looks_cutouts_up_once(client):
+    products = [ProductFactory(data=ImageBytesFactory(seed=seed)) for seed in range(4)]
+    for product in products[:2]:
+        pipeline.process_now(product.photo, ["full", "thumbnail"])
+    with CaptureQueriesContext(connection) as queries:
+        data = client.get("/products/").json()
+    assert [item["cutout"]["ready"] for item in data] == [True, True, False, False]
+    assert [item["thumbnail"]["ready"] for item in data] == [True, True, False, False]
+    lookups = [q["sql"] for q in queries if "SELECT" in q["sql"] and "bgcut_cutout" in q["sql"]]
+    assert len(lookups) == 1

@@ -115,3 +115,12 @@ def test_bytes_no_page_uses_purge_nothing(settings, photo):
     RecordingBackend.purged.clear()
     assert purge_pages_for_cutouts(None, source_hash="0" * 64) == 0
     assert RecordingBackend.purged == []
+
+
+def test_without_a_configured_cache_the_receiver_costs_no_query(
+    settings, receiver_connected, make_page, photo, django_assert_num_queries
+):
+    settings.WAGTAILFRONTENDCACHE = {}
+    make_page(photo=photo, slug="card")
+    with django_assert_num_queries(0):
+        assert purge_pages_for_cutouts(None, source_hash="0" * 64) == 0

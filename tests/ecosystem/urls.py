@@ -8,7 +8,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.api.v2.router import WagtailAPIRouter
 from wagtail.api.v2.views import PagesAPIViewSet
 
-from tests.ecosystem.views import ProductDetail
+from tests.ecosystem.views import ProductDetail, ProductList
 
 api_router = WagtailAPIRouter("wagtailapi")
 api_router.register_endpoint("pages", PagesAPIViewSet)
@@ -18,6 +18,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     # Django's live server serves static files but not MEDIA_ROOT (for the browser tests).
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("products/", ProductList.as_view()),
     path("products/<int:pk>/", ProductDetail.as_view()),
     path("", include(wagtail_urls)),
 ]

@@ -64,6 +64,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/engine_quality.py
 	$(PY) benchmarks/engine_speed.py
 	$(PY) benchmarks/render.py
+	$(PY) benchmarks/streamfield.py
 
 clean:
 	rm -rf $(VENV) $(VENV74) build *.egg-info example_project/db.sqlite3 example_project/media

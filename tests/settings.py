@@ -35,6 +35,8 @@ else:
     }
 
 INSTALLED_APPS = ["wagtail_bgcut", "tests.testapp", "django_tasks_db", *wagtail_project.APPS]
+# Integrations (tests/ecosystem): a page type with API v2 fields and a StreamField block.
+INSTALLED_APPS += ["tests.ecosystem", "wagtail.api.v2", "rest_framework"]
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

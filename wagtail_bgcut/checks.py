@@ -244,3 +244,24 @@ def check_money(app_configs=None, **kwargs):
                 )
             )
     return errors
+
+
+# -- ecosystem checks (wagtail_bgcut.E050-E059 / W050-W059) ---------------------------------------
+
+
+@register(Tags.compatibility)
+def check_preset_extra(app_configs=None, **kwargs):
+    """W050: a preset's ``extra`` options reach only the API; the local engine refuses them."""
+    presets = bgcut_settings.PRESETS
+    if not isinstance(presets, dict) or bgcut_settings.backend_path() != DEFAULT_BACKENDS["local"]:
+        return []
+    return [
+        Warning(
+            f"Preset {name!r} has 'extra' options, which the local engine cannot honour: its "
+            "cut-outs will fail with that reason.",
+            hint="Set an API key to use BackgroundCut, or remove 'extra' from the preset.",
+            id="wagtail_bgcut.W050",
+        )
+        for name, options in presets.items()
+        if isinstance(options, dict) and options.get("extra")
+    ]

@@ -29,11 +29,12 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext as _
 from PIL import Image as PILImage
 from wagtail.images.exceptions import InvalidFilterSpecError
-from wagtail.images.image_operations import FilterOperation
+from wagtail.images.image_operations import FilterOperation, FormatOperation
 from wagtail.images.models import Filter, SourceImageIOError
 from wagtail.images.rect import Rect
 from willow.plugins.pillow import PillowImage
@@ -46,6 +47,7 @@ __all__ = [
     "OPERATION_NAME",
     "BgcutOperation",
     "CutoutNotReady",
+    "output_format",
     "purge_bgcut_renditions",
 ]
 
@@ -53,6 +55,8 @@ OPERATION_NAME = "bgcut"
 
 # Output formats Wagtail knows, for the preset's own format when the cut-out has no alpha.
 _WAGTAIL_FORMATS = {"jpg": "jpeg", "png": "png", "webp": "webp"}
+# Output formats Wagtail can save with an alpha channel.
+_ALPHA_FORMATS = frozenset({"png", "webp", "avif", "heic"})
 
 
 class CutoutNotReady(SourceImageIOError):
@@ -99,11 +103,28 @@ class BgcutOperation(FilterOperation):
             cut = _fit_inside(cut, willow.get_size())
         if "output-format" not in env:
             # Wagtail would keep the original's format (JPEG for photos), losing the alpha channel.
-            # A later format-* operation in the chain still overrides this.
-            env["output-format"] = (
-                "png" if cut.has_alpha() else _WAGTAIL_FORMATS[self.variant.format]
-            )
+            # A format-* operation earlier in the chain set env already; a later one overrides this.
+            env["output-format"] = output_format(self.variant, has_alpha=cut.has_alpha())
         return cut
+
+
+def output_format(variant: Any, *, has_alpha: bool) -> str:
+    """The format a ``bgcut-`` rendition is saved in when its chain names none.
+
+    The cut-out's own format (PNG while it has transparency, else the preset's), then the site's
+    ``WAGTAILIMAGES_FORMAT_CONVERSIONS`` looked up by that format, as Wagtail looks up the
+    original's. A conversion to a format without alpha (JPEG) is not applied to a transparent
+    cut-out: a site-wide rule written for photos must not flatten it; ``format-jpeg`` in the chain
+    still does.
+    """
+    natural = "png" if has_alpha else _WAGTAIL_FORMATS[variant.format]
+    conversions = getattr(settings, "WAGTAILIMAGES_FORMAT_CONVERSIONS", None) or {}
+    target = conversions.get(natural, natural)
+    if not isinstance(target, str) or target not in FormatOperation.supported_formats:
+        return natural
+    if has_alpha and target not in _ALPHA_FORMATS:
+        return natural
+    return target
 
 
 def _ready_cutout(image: Any, preset: str) -> Any:

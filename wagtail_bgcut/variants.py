@@ -52,6 +52,7 @@ _KNOWN_FIELDS = frozenset(
         "quality",
         "output_compression",
         "autocrop",
+        "extra",
     }
 )
 
@@ -81,9 +82,16 @@ class Variant:
     quality: Literal["high", "medium", "low"] = "high"
     output_compression: int = DEFAULT_COMPRESSION
     autocrop: bool = False
+    # Options the provider added after this package: canonical JSON, so the variant stays hashable.
+    extra_json: str = ""
 
     def __post_init__(self) -> None:
         _validate(self)
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Options sent verbatim in the ``output_variants`` item, never checked (``esp_extra``)."""
+        return json.loads(self.extra_json) if self.extra_json else {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, name: str | None = None) -> Variant:
@@ -123,13 +131,25 @@ class Variant:
             values["format"] = FORMAT_SPELLINGS.get(fmt, fmt)
         if isinstance(values.get("quality"), str):
             values["quality"] = values["quality"].lower()
+        if "extra" in values:
+            values["extra_json"] = _extra_json(values.pop("extra"), label)
         return cls(**values)
 
     def to_api(self) -> dict[str, Any]:
-        """The JSON object sent to the API: every option explicit, transparency spelled out."""
+        """Every option explicit, transparency spelled out; ``extra`` nested (``from_dict`` reads
+        it back). The API receives :meth:`output_variant`."""
         data = asdict(self)
+        extra_json = data.pop("extra_json")
         if data["background_color"] is None:
             data["background_color"] = "transparent"
+        if extra_json:
+            data["extra"] = json.loads(extra_json)
+        return data
+
+    def output_variant(self) -> dict[str, Any]:
+        """The ``output_variants`` item sent to the API: :meth:`to_api` with ``extra`` merged in."""
+        data = self.to_api()
+        data.update(data.pop("extra", {}))
         return data
 
     def options_key(self) -> str:
@@ -147,6 +167,28 @@ class Variant:
     @property
     def credits(self) -> float:
         return CREDITS_PER_VARIANT + (CREDITS_PER_AUTOCROP if self.autocrop else 0.0)
+
+
+def _extra_json(extra: Any, name: str | None) -> str:
+    """``extra`` as canonical JSON ("" when empty); its shape is checked, never its meaning."""
+    if extra is None:
+        return ""
+    if not isinstance(extra, Mapping):
+        raise InvalidVariant("extra", "must be an object of option -> value", variant_name=name)
+    clashes = sorted(str(k) for k in extra if not isinstance(k, str) or k in _KNOWN_FIELDS)
+    if clashes:
+        raise InvalidVariant(
+            "extra",
+            f"{clashes[0]!r} is not an extra option (set it outside 'extra')",
+            variant_name=name,
+        )
+    try:
+        blob = json.dumps(dict(extra), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidVariant(
+            "extra", f"must be plain JSON, it is sent as is ({exc})", variant_name=name
+        ) from exc
+    return "" if blob == "{}" else blob
 
 
 def _validate(v: Variant) -> None:

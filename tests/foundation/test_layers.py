@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("engines", ["backends"]),
     ("pipeline", ["pipeline"]),
     ("scheduling and lookups", ["tasks", "file_changes", "cutouts", "api", "sources"]),
-    ("Django integration", ["fields", "templatetags"]),
+    ("Django integration", ["fields", "templatetags", "widgets", "admin"]),
     (
         "Wagtail glue",
         [
@@ -54,6 +54,10 @@ LAYERS: list[tuple[str, list[str]]] = [
             "direct_upload",
             "management",
             "apps",
+            # Integrations: headless.md, streamfield.md, caches.md.
+            "serializers",
+            "blocks",
+            "frontend_cache",
         ],
     ),
 ]

@@ -45,6 +45,18 @@ def _as_backend_error() -> Iterator[None]:
         ) from exc
 
 
+def _refuse_extra(variants: Sequence[Variant]) -> None:
+    """Provider options (a preset's ``extra``) mean nothing here: refuse rather than ignore them."""
+    with_extra = [v for v in variants if v.extra_json]
+    if with_extra:
+        names = ", ".join(f"{v.variant_name!r} ({', '.join(sorted(v.extra))})" for v in with_extra)
+        raise BackendError(
+            f"The local engine cannot honour the API-only 'extra' options of preset {names}. "
+            "Set an API key to use BackgroundCut, or remove 'extra' from the preset.",
+            retryable=False,
+        )
+
+
 class LocalBackend(BaseBackend):
     name = "local"
 
@@ -71,6 +83,7 @@ class LocalBackend(BaseBackend):
         *,
         upload: UploadRef | None = None,
     ) -> BackendResult:
+        _refuse_extra(variants)
         image = self._open(source_bytes)
         cutouts: dict[str, Any] = {}
 

@@ -319,7 +319,7 @@ class BackgroundCutClient:
             charged=True,
             json_body={
                 "unique_filename": unique_filename,
-                "output_variants": [v.to_api() for v in parsed],
+                "output_variants": [v.output_variant() for v in parsed],
             },
         )
         with _paid_answer(True):
@@ -334,7 +334,9 @@ class BackgroundCutClient:
         unique_filename: str | None = None,
     ) -> AccessToken:
         """``POST {token_api_base}/v3/remove-bg/token/``: a token for one remove-bg (charged)."""
-        body: dict[str, Any] = {"output_variants": [v.to_api() for v in parse_variants(variants)]}
+        body: dict[str, Any] = {
+            "output_variants": [v.output_variant() for v in parse_variants(variants)]
+        }
         if unique_filename is not None:
             body["unique_filename"] = _require_name(unique_filename, "unique_filename")
         data, reply, path = self._post(

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from .api_facts import MAX_UPLOAD_PIXELS
 from .conf import DEFAULT_BACKENDS, bgcut_settings
 from .exceptions import InvalidVariant, MissingExtra
 from .variants import Variant
@@ -265,3 +266,30 @@ def check_preset_extra(app_configs=None, **kwargs):
         for name, options in presets.items()
         if isinstance(options, dict) and options.get("extra")
     ]
+
+
+@register(Tags.security)
+def check_direct_upload_limits(app_configs=None, **kwargs):
+    """The public door's limits must be numbers that bound the work a stranger can cause."""
+    errors = []
+    for name, low, high in (
+        ("DIRECT_UPLOAD_MAX_PIXELS", 1, MAX_UPLOAD_PIXELS),
+        ("DIRECT_UPLOAD_MAX_SIDE", 1, 100_000),
+        ("DIRECT_UPLOAD_MAX_ASPECT", 1, 1_000),
+    ):
+        value = getattr(bgcut_settings, name)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            errors.append(
+                Error(
+                    f"WAGTAIL_BGCUT[{name!r}] is {value!r}; it must be a number from {low:,} to "
+                    f"{high:,}.",
+                    hint="These limits bound what an anonymous upload can make the server do "
+                    "(docs/security.md); the API itself accepts at most 25 megapixels.",
+                    id="wagtail_bgcut.E040",
+                )
+            )
+    return errors

@@ -89,8 +89,9 @@ DEFAULTS: dict[str, Any] = {
     "DOWNLOAD_HOSTS": list(api_facts.DOWNLOAD_HOSTS),
     # Largest result file accepted, in bytes.
     "MAX_DOWNLOAD_BYTES": 64 * 1024 * 1024,
-    # Largest source image the pipeline accepts, in pixels (decompression bombs are refused).
-    "MAX_SOURCE_PIXELS": 100_000_000,
+    # Largest source image the pipeline accepts, in pixels (decompression bombs are refused from
+    # the header). 50 MP holds any phone and most cameras; the API itself takes at most 25 MP.
+    "MAX_SOURCE_PIXELS": 50_000_000,
     # Path to a rembg-compatible ONNX model for the local engine (needs the "onnx" extra).
     # None uses the built-in classical segmenter, which needs no model file.
     "LOCAL_MODEL": None,
@@ -134,6 +135,16 @@ DEFAULTS: dict[str, Any] = {
     "BUDGET_MONTHLY_CREDITS": None,
     # Credits one user may spend per calendar month through direct uploads and the admin; None.
     "BUDGET_USER_MONTHLY_CREDITS": None,
+    # The public door's limits, checked from the file's header before anything is decoded
+    # (docs/security.md). Pixels never above the API's own 25 MP, nor Wagtail's
+    # WAGTAILIMAGES_MAX_IMAGE_PIXELS; Wagtail's WAGTAILIMAGES_MAX_UPLOAD_SIZE and extensions apply
+    # too.
+    "DIRECT_UPLOAD_MAX_PIXELS": 16_000_000,
+    "DIRECT_UPLOAD_MAX_SIDE": 8_000,
+    "DIRECT_UPLOAD_MAX_ASPECT": 20,
+    # Megapixels of local-engine work per user and per client IP (same windows as the throttle):
+    # tokens ration the attempts, this rations what the attempts make the server do.
+    "DIRECT_UPLOAD_WORK_THROTTLE": {"user": "400/hour", "ip": "400/hour"},
 }
 
 

@@ -7,6 +7,7 @@ count) so a hostile or broken request gets a clear 400, never a crash in the eng
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from .presets import all_presets
 
 MAX_DOTS = 200
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def preset_choices() -> list[tuple[str, str]]:
@@ -78,7 +84,10 @@ def _points(value: Any, width: int, height: int, label: str) -> list[tuple[int, 
         if (
             not isinstance(item, list | tuple)
             or len(item) != 2
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in item)
+            or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in item
+            )
         ):
             raise InvalidDots(
                 gettext("%(label)s must be a list of [x, y] pairs.") % {"label": label}
@@ -95,9 +104,12 @@ def parse_dots(body: bytes, width: int, height: int) -> Dots:
 
     Coordinates are in the original image's pixels.
     """
+    if len(body or b"") > MAX_BODY_BYTES:
+        raise InvalidDots(gettext("The request is too large."))
     try:
-        data = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        # NaN and Infinity are valid to Python's json, not to JSON: refuse them.
+        data = json.loads(body or b"{}", parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidDots(gettext("The request body is not JSON."))
     if not isinstance(data, dict):
         raise InvalidDots(gettext("The request body must be a JSON object."))
@@ -106,6 +118,6 @@ def parse_dots(body: bytes, width: int, height: int) -> Dots:
     if len(green) + len(red) > MAX_DOTS:
         raise InvalidDots(gettext("At most %(max)d dots are allowed.") % {"max": MAX_DOTS})
     number = data.get("request_number", 0)
-    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**31:
         raise InvalidDots(gettext("request_number must be a non-negative integer."))
     return Dots(green, red, number)

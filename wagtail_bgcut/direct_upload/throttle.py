@@ -1,12 +1,15 @@
-"""Per-user and per-IP limits on token issues, counted in Django's cache (fixed windows).
+"""Per-user and per-IP limits on token issues and on local-engine work, in Django's cache.
 
-Every token may spend credits, so the site rations them before it calls the Token API. The cache
+Every token may spend credits, so the site rations them before it calls the Token API; with the
+local engine each upload also costs the server CPU and memory in proportion to its pixels, so the
+megapixels processed are rationed too (``DIRECT_UPLOAD_WORK_THROTTLE``). Fixed windows. The cache
 must be shared by all processes (Redis, Memcached, database) for the limit to hold site-wide; the
 per-process LocMemCache only limits each process.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -46,16 +49,16 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def _hit(scope: str, ident: str, rate: str, now: float) -> Throttled | None:
+def _hit(scope: str, ident: str, rate: str, now: float, amount: int = 1) -> Throttled | None:
     limit, period = parse_rate(rate)
     window = int(now // period)
     key = f"{PREFIX}:{scope}:{ident}:{period}:{window}"
     cache.add(key, 0, timeout=period + 1)
     try:
-        count = cache.incr(key)
+        count = cache.incr(key, amount)
     except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=period + 1)
-        count = 1
+        cache.set(key, amount, timeout=period + 1)
+        count = amount
     if count > limit:
         return Throttled(scope, max(1, int((window + 1) * period - now)))
     return None
@@ -63,7 +66,25 @@ def _hit(scope: str, ident: str, rate: str, now: float) -> Throttled | None:
 
 def check_throttle(request: HttpRequest, *, now: float | None = None) -> Throttled | None:
     """Count one token issue for this user and IP; the first limit exceeded, or None."""
-    rates = bgcut_settings.DIRECT_UPLOAD_THROTTLE or {}
+    return _count(request, "", bgcut_settings.DIRECT_UPLOAD_THROTTLE, 1, now)
+
+
+def check_work(
+    request: HttpRequest, megapixels: float, *, now: float | None = None
+) -> Throttled | None:
+    """Count the megapixels the local engine is about to process; a limit exceeded, or None.
+
+    Counted before the work starts (a stranger's failed uploads cost the server too), rounded up
+    so that even a tiny image counts one.
+    """
+    amount = max(1, math.ceil(megapixels))
+    return _count(request, "work:", bgcut_settings.DIRECT_UPLOAD_WORK_THROTTLE, amount, now)
+
+
+def _count(
+    request: HttpRequest, kind: str, rates: dict | None, amount: int, now: float | None
+) -> Throttled | None:
+    rates = rates or {}
     now = time.time() if now is None else now
     user = getattr(request, "user", None)
     checks = [("ip", client_ip(request))]
@@ -73,5 +94,5 @@ def check_throttle(request: HttpRequest, *, now: float | None = None) -> Throttl
     for scope, ident in checks:
         rate = rates.get(scope)
         if rate:
-            hit = _hit(scope, ident, rate, now) or hit
+            hit = _hit(kind + scope, ident, rate, now, amount) or hit
     return hit

@@ -12,6 +12,9 @@ Errors answer ``{"detail": ...}`` like the API; no response ever carries the API
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import json
 import logging
 from typing import Any
@@ -31,7 +34,7 @@ from ..backends.backgroundcut import BackgroundCutBackend
 from ..backends.base import get_backend
 from ..conf import bgcut_settings
 from ..exceptions import BackendError, BackgroundCutError, UnknownPreset
-from ..models import cutout_storage
+from ..models import Cutout, cutout_storage
 from ..presets import all_presets, get_preset
 from ..variants import estimate_credits
 from . import tokens
@@ -43,20 +46,43 @@ from .finalize import (
     check_output,
     delete_files,
     download_api_result,
-    image_info,
     load_local_result,
     save_local_result,
     store_cutouts,
 )
 from .handlers import resolve_handler
+from .limits import ImageRefused, check_upload
 from .permissions import resolve_permission
-from .throttle import check_throttle
+from .throttle import check_throttle, check_work
 
 logger = logging.getLogger("wagtail_bgcut")
 
 MAX_PRESETS = 5
 MAX_JSON_BYTES = 64 * 1024
+MAX_URL = 2048
 REFERENCE_SALT = "wagtail_bgcut.direct_upload.reference"
+
+
+def release_memory() -> None:
+    """Give a failed job's memory back to the system, not only to Python's allocator.
+
+    glibc keeps freed arenas mapped; without ``malloc_trim`` one huge failed image leaves the worker
+    process gigabytes larger for the rest of its life.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def delete_rolled_back(names: list[str]) -> None:
+    """Delete files written inside a transaction that rolled back, unless a row still names them.
+
+    A cut-out that already existed before this request keeps its file; one whose row vanished
+    with the rollback would otherwise stay in storage forever, unreferenced.
+    """
+    for name in names:
+        if name and not Cutout.objects.filter(file=name).exists():
+            delete_files([name])
 
 
 def error(message: str, status: int, **headers: str) -> JsonResponse:
@@ -209,9 +235,18 @@ class LocalProcessView(_Base):
             return error(_("Image too large. The limit is 12 MB."), 413)
         data = upload.read()
         try:
-            source_format, _w, _h = image_info(data)
-        except ResultError as exc:
-            return error(str(exc), 400)
+            facts = check_upload(data)
+        except ImageRefused as exc:
+            return error(str(exc), exc.status)
+        hit = check_work(request, facts.width * facts.height / 1e6)
+        if hit is not None:
+            return error(
+                _("Too many uploads; try again in %(s)d seconds.") % {"s": hit.retry_after},
+                429,
+                Retry_After=str(hit.retry_after),
+            )
+        # The token is spent from here on, whatever happens: a file that fails to decode or to
+        # process does not give the attempt back, so one token cannot repeat costly work.
         if not tokens.use_nonce(token.nonce, token.expires, kind="local"):
             return error(_("Missing, invalid or expired access token."), 401)
         try:
@@ -221,13 +256,14 @@ class LocalProcessView(_Base):
                 p: OutputFile(o.read(), o.format, o.width, o.height)
                 for p, o in result.outputs.items()
             }
-            names = save_local_result(token.unique_filename, data, source_format, outputs)
+            names = save_local_result(token.unique_filename, data, facts.format, outputs)
         except (BackendError, UnknownPreset) as exc:
-            tokens.release_nonce(token.nonce, kind="local")
+            release_memory()
             return error(str(getattr(exc, "detail", "") or exc), 400)
-        except Exception:
-            tokens.release_nonce(token.nonce, kind="local")
-            raise
+        except MemoryError:
+            release_memory()
+            logger.warning("wagtail_bgcut: a direct upload ran out of memory while processing")
+            return error(_("This image needs more memory than the server can give it."), 413)
 
         def url(name: str) -> str:
             return request.build_absolute_uri(cutout_storage.url(name))
@@ -258,6 +294,9 @@ class FinalizeView(_Base):
             output_urls = data.get("output_urls")
             if not isinstance(output_urls, dict) or set(ticket.presets) - set(output_urls):
                 raise ResultError(_("The result lacks an output URL for every preset."))
+            for value in (data.get("input_url"), *(output_urls[p] for p in ticket.presets)):
+                if value is not None and (not isinstance(value, str) or len(value) > MAX_URL):
+                    raise ResultError(_("Each URL in the result must be a string."))
             unique_filename = data.get("unique_filename")
             if not isinstance(unique_filename, str) or not 0 < len(unique_filename) <= 200:
                 raise ResultError(_("The result has no unique_filename."))
@@ -270,11 +309,13 @@ class FinalizeView(_Base):
         try:
             return self._finalize(request, ticket, data, unique_filename, output_urls)
         except ResultError as exc:
+            # A result refused by a cheap check (a URL, a download, a mismatched output) gives the
+            # ticket back for the genuine result; an image the door refuses, or a crash, does not,
+            # so no retry can repeat that work.
             tokens.release_nonce(ticket.nonce)
             return error(str(exc), exc.status)
-        except BaseException:
-            tokens.release_nonce(ticket.nonce)
-            raise
+        except ImageRefused as exc:
+            return error(str(exc), exc.status)
 
     def _finalize(self, request, ticket, data, unique_filename, output_urls) -> JsonResponse:
         backend = get_backend()
@@ -285,16 +326,25 @@ class FinalizeView(_Base):
             )
         else:
             source, outputs, cleanup = load_local_result(ticket.unique_filename, ticket.presets)
-        _fmt, width, height = image_info(source)
+        # Wagtail's own rules and the door's limits hold for what comes back from the API too: the
+        # browser could have sent it anything the API accepts.
+        facts = check_upload(source)
+        width, height = facts.width, facts.height
         for preset, out in outputs.items():
             check_output(get_preset(preset), out, width, height)
             check_content(get_preset(preset), out, source)
-        with transaction.atomic():
-            upload = store_cutouts(source, outputs, backend, unique_filename)
-            missing = [p for p, c in upload.cutouts.items() if not c.ready]
-            if missing:
-                raise ResultError(_("The cut-outs could not be stored; please try again."), 503)
-            extra = resolve_handler(self.handler)(request, upload) or {}
+        written: list[str] = []
+        try:
+            with transaction.atomic():
+                upload = store_cutouts(source, outputs, backend, unique_filename)
+                written = [c.file.name for c in upload.cutouts.values() if c.file]
+                missing = [p for p, c in upload.cutouts.items() if not c.ready]
+                if missing:
+                    raise ResultError(_("The cut-outs could not be stored; please try again."), 503)
+                extra = resolve_handler(self.handler)(request, upload) or {}
+        except BaseException:
+            delete_rolled_back(written)
+            raise
         delete_files(cleanup)
         reference = signing.dumps(
             {"b": tokens.request_binding(request), "r": extra}, salt=REFERENCE_SALT

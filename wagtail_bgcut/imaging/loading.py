@@ -21,6 +21,8 @@ from .errors import DecompressionBomb, UnsupportedImage
 __all__ = ["ALLOWED_FORMATS", "DEFAULT_MAX_PIXELS", "ImageSource", "open_image", "read_header"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
+# Longest side over shortest side; panoramas and banners stay well under it.
+MAX_ASPECT = 100
 
 # Raster formats people actually upload. Anything else (EPS would run Ghostscript, for example) is
 # refused before a decoder is chosen.
@@ -100,6 +102,11 @@ def read_header(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     if width * height > max_pixels:
         img.close()
         raise DecompressionBomb(width, height, max_pixels)
+    if max(width, height) / min(width, height) > MAX_ASPECT:
+        # 1 x 100,000,000 is "only" 100 MP, yet no photo: every per-row step of the engine would
+        # run a hundred million times.
+        img.close()
+        raise UnsupportedImage(f"The image is {width}x{height}: too long and thin to cut out.")
     return img
 
 

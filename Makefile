@@ -44,10 +44,11 @@ test-postgres: $(VENV)/.dev-installed
 
 VENV74 := .venv-wagtail74
 
-$(VENV74)/.dev-installed: pyproject.toml
+# The oldest supported: Wagtail 7.4 LTS, Django 5.2 and the floor of every dependency (.ci/floors.txt).
+$(VENV74)/.dev-installed: pyproject.toml .ci/floors.txt
 	$(PYTHON) -m venv $(VENV74)
 	$(VENV74)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV74)/bin/python -m pip install --quiet -e ".[dev]" "wagtail>=7.4,<7.5" "Django>=5.2,<5.3"
+	$(VENV74)/bin/python -m pip install --quiet -e ".[dev]" -c .ci/floors.txt
 	touch $@
 
 test-wagtail74: $(VENV74)/.dev-installed
@@ -89,12 +90,14 @@ $(VENV)/.docs-installed: pyproject.toml | $(PY)
 # edit; `make test` builds it with --strict, which fails on a broken link, a docstring the API
 # reference cannot render, or a docs page missing from the navigation.
 docs: $(VENV)/.docs-installed
-	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8001
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 docs-build: $(VENV)/.docs-installed
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
+# The built site in chromium: home page, navigation, screenshots, API reference (tests/docs/).
 test-docs: docs-build
+	BGCUT_DOCS_SITE=site $(BIN)/pytest -q -p no:cacheprovider tests/docs/test_built_site.py
 
 # Refresh the translation catalogs after changing a user-facing string: the source catalog (en) and
 # every translation, then compile them. tests/i18n fails until this has been run and translated.

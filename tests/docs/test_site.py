@@ -51,3 +51,15 @@ def test_readme_works_on_the_package_index():
     assert not relative, f"README links that break on the package index: {relative}"
     first_block = readme.split("```")[1]
     assert "make demo" in first_block and "make test" in first_block
+
+
+def test_no_raw_html_tags_in_the_docs_prose():
+    """A placeholder such as <title> outside backticks is HTML to the browser: a stray <title>
+    swallowed the rest of the admin page (every screenshot after it) in the built site."""
+    found = []
+    for page in sorted(DOCS.rglob("*.md")):
+        text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+        text = re.sub(r"`[^`]*`", "", text)
+        tags = re.findall(r"<(?!https?://)[a-zA-Z][^>\s]*(?:\s[^>]*)?>", text)
+        found += [f"{page.name}: {tag}" for tag in tags]
+    assert not found, f"write these in backticks: {found}"

@@ -74,7 +74,7 @@ clean:
 # dist: what would be uploaded to the package index, checked as the index would check it.
 dist: $(VENV)/.dev-installed
 	rm -rf dist
-	$(PY) -m build --outdir dist .
+	$(PY) -m build --quiet --outdir dist .
 	$(BIN)/twine check --strict dist/*
 
 # The wheel (not the checkout) in a fresh virtualenv with a fresh `wagtail start` site; the sdist's

@@ -64,10 +64,25 @@ def fresh_template(tmp_path_factory) -> Path:
 
 
 def _msgcmp(definitions: Path, reference: Path, *, untranslated_count: bool) -> str:
-    """Problems msgcmp reports: entries of ``reference`` that ``definitions`` lacks."""
+    """Problems msgcmp reports: entries of ``reference`` that ``definitions`` lacks, by msgid."""
     flags = ["-N"] + (["--use-untranslated"] if untranslated_count else [])
     done = _run(["msgcmp", *flags, definitions, reference])
-    return "" if done.returncode == 0 else done.stderr
+    if done.returncode == 0:
+        return ""
+    lines = reference.read_text().splitlines()
+    found = []
+    for number in re.findall(
+        rf"{re.escape(str(reference))}:(\d+): this message is used", done.stderr
+    ):
+        # msgcmp points into the entry; show its msgid (which may span several lines).
+        start = int(number) - 1
+        while start > 0 and not lines[start].startswith("msgid "):
+            start -= 1
+        end = start + 1
+        while end < len(lines) and lines[end].startswith('"'):
+            end += 1
+        found.append("\n".join(lines[start:end]))
+    return "\n".join(found) or done.stderr
 
 
 def test_fresh_extraction_finds_the_strings_users_see(fresh_template):

@@ -8,6 +8,7 @@ PY := $(BIN)/python
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test test-sqlite test-postgres test-wagtail74 lint format bench clean services
+.PHONY: dist test-release docs docs-build test-docs messages test-django60
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +34,7 @@ services:
 
 # The whole suite: lint, then every test on SQLite, then the database-facing tests on PostgreSQL,
 # then every test again on Wagtail 7.4 LTS (the oldest supported release) in a second virtualenv.
-test: $(VENV)/.dev-installed services lint test-sqlite test-postgres test-wagtail74
+test: $(VENV)/.dev-installed services lint test-sqlite test-postgres test-wagtail74 test-release test-docs test-django60
 
 test-sqlite: $(VENV)/.dev-installed
 	$(BIN)/pytest -q -p no:cacheprovider
@@ -43,10 +44,11 @@ test-postgres: $(VENV)/.dev-installed
 
 VENV74 := .venv-wagtail74
 
-$(VENV74)/.dev-installed: pyproject.toml
+# The oldest supported: Wagtail 7.4 LTS, Django 5.2 and the floor of every dependency (.ci/floors.txt).
+$(VENV74)/.dev-installed: pyproject.toml .ci/floors.txt
 	$(PYTHON) -m venv $(VENV74)
 	$(VENV74)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV74)/bin/python -m pip install --quiet -e ".[dev]" "wagtail>=7.4,<7.5" "Django>=5.2,<5.3"
+	$(VENV74)/bin/python -m pip install --quiet -e ".[dev]" -c .ci/floors.txt
 	touch $@
 
 test-wagtail74: $(VENV74)/.dev-installed
@@ -67,4 +69,62 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/streamfield.py
 
 clean:
-	rm -rf $(VENV) $(VENV74) build *.egg-info example_project/db.sqlite3 example_project/media
+	rm -rf $(VENV) $(VENV74) $(VENV60) build dist site *.egg-info example_project/db.sqlite3 example_project/media
+
+# ---- Release: the built wheel and sdist, the docs site, translations, Django 6.0 ----
+# dist: what would be uploaded to the package index, checked as the index would check it.
+dist: $(VENV)/.dev-installed
+	rm -rf dist
+	$(PY) -m build --quiet --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# The wheel (not the checkout) in a fresh virtualenv with a fresh `wagtail start` site; the sdist's
+# contents against git. pip takes the dependencies from its cache after the first run.
+test-release: dist
+	BGCUT_RELEASE_DIST=dist $(BIN)/pytest -q -p no:cacheprovider -m release tests/release
+
+$(VENV)/.docs-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $@
+
+# The documentation site (mkdocs.yml): `make docs` serves it on http://127.0.0.1:8001 while you
+# edit; `make test` builds it with --strict, which fails on a broken link, a docstring the API
+# reference cannot render, or a docs page missing from the navigation.
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
+
+docs-build: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# The built site in chromium: home page, navigation, screenshots, API reference (tests/docs/).
+test-docs: docs-build
+	BGCUT_DOCS_SITE=site $(BIN)/pytest -q -p no:cacheprovider tests/docs/test_built_site.py
+
+# Refresh the translation catalogs after changing a user-facing string: the source catalog (en) and
+# every translation, then compile them. tests/i18n fails until this has been run and translated.
+messages: $(VENV)/.dev-installed
+	cd wagtail_bgcut && ../$(BIN)/django-admin makemessages -l en -l fr --no-obsolete
+	cd wagtail_bgcut && ../$(BIN)/django-admin compilemessages
+
+# The suite on Django 6.0 and Wagtail 8.0, which need Python 3.12 or later, in a third virtualenv.
+# Without a Python 3.12 this pass skips with the reason, and fails under CI=true.
+PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null \
+	&& { command -v "$$p" || echo "$$p"; } && break; done)
+VENV60 := .venv-django60
+
+$(VENV60)/.dev-installed: pyproject.toml
+	"$(PYTHON312)" -m venv $(VENV60)
+	$(VENV60)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV60)/bin/python -m pip install --quiet -e ".[dev]" "wagtail>=8.0,<8.1" "Django>=6.0,<6.1"
+	touch $@
+
+ifeq ($(strip $(PYTHON312)),)
+test-django60:
+	@if [ "$$CI" = "true" ]; then \
+		echo "test-django60: no Python 3.12 found (python3.12 or ~/.pyenv/versions/3.12*), needed under CI=true" >&2; exit 1; \
+	else echo "SKIPPED test-django60: no Python 3.12 on this machine (Django 6.0 needs Python >= 3.12)"; fi
+else
+test-django60: $(VENV60)/.dev-installed
+	$(VENV60)/bin/pytest -q -p no:cacheprovider
+endif

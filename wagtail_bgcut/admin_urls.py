@@ -29,6 +29,11 @@ urlpatterns = [
         name="replace_file",
     ),
     path(
+        "images/<int:image_id>/replace/confirm/",
+        remove_background.ReplaceConfirmView.as_view(),
+        name="replace_confirm",
+    ),
+    path(
         "images/<int:image_id>/restore/",
         remove_background.RestoreOriginalView.as_view(),
         name="restore_original",

@@ -14,13 +14,13 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .presets import all_presets
+from .presets import all_presets, preset_labels
 
 MAX_DOTS = 200
 
 
 def preset_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in all_presets()]
+    return list(preset_labels().items())
 
 
 def default_preset() -> str:
@@ -45,11 +45,12 @@ class BulkRemoveBackgroundForm(PresetForm):
     def __init__(self, *args: Any, estimates: dict[str, float] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if estimates is not None:
+            labels = preset_labels()
             self.fields["preset"].choices = [
                 (
                     name,
                     _("%(preset)s (about %(credits)s credits)")
-                    % {"preset": name, "credits": _fmt(c)},
+                    % {"preset": labels.get(name, name), "credits": _fmt(c)},
                 )
                 for name, c in estimates.items()
             ]

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ..backends.base import BackendError, BackendResult, BaseBackend, UploadRef
 from ..conf import bgcut_settings
+from ..imaging.sanity import kept_fraction
 from ..models import Cutout
 from ..signals import cutout_failed
 from .announce import announce
@@ -107,6 +108,7 @@ def _store(claim: Claim, variant_name: str, result: BackendResult) -> bool:
         height=output.height,
         format=ext,
         size=len(data),
+        kept_fraction=kept_fraction(data),
         error="",
         retryable=True,
         credits_charged=Decimal(str(output.credits)),

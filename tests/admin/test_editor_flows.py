@@ -1,0 +1,215 @@
+"""What an editor sees after each action, and paid work kept: replace with confirmation, restore
+keeping the original's cut-outs, previews refreshed, suspicious results flagged, messages.
+
+Django's test client, real DB and files, the offline local engine."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+from PIL import Image as PILImage
+
+from tests.factories import LIGHT_GREY, PASSWORD, WagtailImageFactory
+from wagtail_bgcut import pipeline
+from wagtail_bgcut.models import Cutout
+
+from .conftest import read_file
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(editor) -> Client:
+    c = Client()
+    assert c.login(username=editor.username, password=PASSWORD)
+    return c
+
+
+def page_url(image, preset="full") -> str:
+    return reverse("wagtail_bgcut:remove_background", args=[image.pk]) + f"?preset={preset}"
+
+
+def texts(response) -> list[str]:
+    return [str(m).strip() for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def blank_image(collections, run_on_commit):
+    """A photo with nothing to cut out: the disc has the background's colour."""
+    with run_on_commit():
+        return WagtailImageFactory(
+            title="Empty wall",
+            collection=collections["shop"],
+            data__colour=LIGHT_GREY,
+            filename="wall.png",
+            file_metadata=True,
+        )
+
+
+def test_replace_asks_for_confirmation_first(client, shop_image):
+    pipeline.process_now(shop_image, ["full"])
+    name = shop_image.file.name
+    page = client.get(
+        reverse("wagtail_bgcut:replace_confirm", args=[shop_image.pk]) + "?preset=full"
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "data-bgcut-replace-confirm-button" in html
+    assert "Restore original" in html  # says the original is kept
+    assert Cutout.objects.get().file.url in html  # shows what the file would become
+    shop_image.refresh_from_db()
+    assert shop_image.file.name == name  # looking is not replacing
+    # The Remove background page links to the confirmation instead of posting at once.
+    assert (
+        'href="{}?preset=full"'.format(
+            reverse("wagtail_bgcut:replace_confirm", args=[shop_image.pk])
+        )
+        in client.get(page_url(shop_image)).content.decode()
+    )
+
+
+def test_after_replace_previews_and_thumbnails_show_the_new_file(client, shop_image, run_on_commit):
+    pipeline.process_now(shop_image, ["full"])
+    thumb = shop_image.get_rendition("max-165x165")  # the library's thumbnail, made beforehand
+    old_thumb_name = thumb.file.name
+    with run_on_commit():
+        response = client.post(
+            reverse("wagtail_bgcut:replace_file", args=[shop_image.pk]), {"preset": "full"}
+        )
+    assert "every page using it now shows the cut-out" in " ".join(texts(response))
+    shop_image.refresh_from_db()
+    assert not shop_image.renditions.filter(file=old_thumb_name).exists()
+    fresh = shop_image.get_rendition("max-165x165")
+    with fresh.file.open("rb") as fh, PILImage.open(io.BytesIO(fh.read())) as picture:
+        assert picture.mode == "RGBA"  # made from the cut-out, not the old photo
+        assert picture.getpixel((1, 1))[3] == 0
+    page = client.get(page_url(shop_image)).content.decode()
+    assert "Current file (a cut-out)" in page
+    assert "data-bgcut-already-cut" in page
+    assert "data-bgcut-start" not in page  # no offer to pay for a cut of the cut-out
+
+
+def test_restore_keeps_the_cutouts_already_paid_for(client, shop_image, run_on_commit):
+    pipeline.process_now(shop_image, ["full", "thumbnail"])
+    paid = {c.pk: c.file.name for c in Cutout.objects.all()}
+    storage = Cutout.objects.first().file.storage
+    with run_on_commit():
+        client.post(reverse("wagtail_bgcut:replace_file", args=[shop_image.pk]), {"preset": "full"})
+    assert set(Cutout.objects.values_list("pk", flat=True)) >= set(paid)  # kept while replaced
+    with run_on_commit():
+        response = client.post(
+            reverse("wagtail_bgcut:restore_original", args=[shop_image.pk]), {"preset": "full"}
+        )
+    assert "cut-outs are kept" in " ".join(texts(response))
+    for pk, name in paid.items():
+        row = Cutout.objects.get(pk=pk)
+        assert row.ready and row.file.name == name and storage.exists(name)
+    page = client.get(page_url(shop_image, "thumbnail")).content.decode()
+    assert Cutout.objects.get(preset="thumbnail").file.url in page  # shown, no "No cut-out yet"
+    assert "No cut-out yet" not in page
+
+
+def test_deleting_the_image_frees_the_kept_cutouts(client, shop_image, run_on_commit):
+    pipeline.process_now(shop_image, ["full"])
+    with run_on_commit():
+        client.post(reverse("wagtail_bgcut:replace_file", args=[shop_image.pk]), {"preset": "full"})
+    assert Cutout.objects.filter(preset="full").exists()
+    from wagtail_bgcut.pipeline import forget_source
+    from wagtail_bgcut.source_hashes import storage_key
+    from wagtail_bgcut.views.files import last_replacement
+
+    shop_image.refresh_from_db()
+    original = last_replacement(shop_image)["original_name"]
+    with run_on_commit():
+        shop_image.delete()
+    forget_source(storage_key(shop_image.file.storage), original)
+    assert not Cutout.objects.exists()  # nothing keeps the original any more
+
+
+def test_a_message_after_remove_background_says_what_happened(client, shop_image, run_on_commit):
+    with run_on_commit():
+        client.post(reverse("wagtail_bgcut:start", args=[shop_image.pk]), {"preset": "full"})
+    page = client.get(page_url(shop_image))
+    assert "Background removed (Full)." in texts(page)
+
+
+def test_with_a_worker_the_message_says_it_is_being_made(client, shop_image, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    client.post(reverse("wagtail_bgcut:start", args=[shop_image.pk]), {"preset": "full"})
+    page = client.get(page_url(shop_image))
+    assert any("is being removed" in t for t in texts(page))
+    assert not any("Background removed" in t for t in texts(page))
+    # Told once: a reload does not repeat it.
+    assert not texts(client.get(page_url(shop_image)))
+
+
+def test_an_empty_result_warns_instead_of_saying_done(client, blank_image, run_on_commit):
+    with run_on_commit():
+        client.post(reverse("wagtail_bgcut:start", args=[blank_image.pk]), {"preset": "full"})
+    cutout = Cutout.objects.get()
+    assert cutout.kept_fraction == 0 and cutout.suspicious == "empty"
+    page = client.get(page_url(blank_image))
+    messages = texts(page)
+    assert any("Nothing was kept" in t for t in messages)
+    assert not any("Background removed" in t for t in messages)
+    assert 'data-bgcut-suspicious="empty"' in page.content.decode()
+    confirm = client.get(
+        reverse("wagtail_bgcut:replace_confirm", args=[blank_image.pk]) + "?preset=full"
+    )
+    assert 'data-bgcut-suspicious="empty"' in confirm.content.decode()
+
+
+def test_a_normal_result_is_not_flagged(shop_image):
+    (cutout,) = pipeline.process_now(shop_image, ["full"])
+    assert 0.05 < cutout.kept_fraction < 0.9
+    assert cutout.suspicious == ""
+
+
+def test_presets_show_their_labels_never_sent_to_the_api(client, shop_image, settings):
+    # No "label": the name, title-cased.
+    html = client.get(page_url(shop_image)).content.decode()
+    assert '<option value="full" selected>Full</option>' in html
+    assert "data-bgcut-preset-help" not in html
+    settings.WAGTAIL_BGCUT = {
+        **settings.WAGTAIL_BGCUT,
+        "PRESETS": {
+            "full": {"format": "png", "label": "Full size", "help": "The whole photo."},
+            "product_card": {"format": "webp"},
+        },
+    }
+    html = client.get(page_url(shop_image)).content.decode()
+    assert '<option value="full" selected>Full size</option>' in html
+    assert '<option value="product_card">Product Card</option>' in html
+    assert "The whole photo." in html
+    from wagtail_bgcut.presets import get_preset
+
+    assert "label" not in get_preset("full").to_api()
+
+
+def test_saving_twice_gives_distinct_titles(client, shop_image, run_on_commit):
+    from wagtail.images import get_image_model
+
+    pipeline.process_now(shop_image, ["full"])
+    for _ in range(2):
+        with run_on_commit():
+            client.post(
+                reverse("wagtail_bgcut:save_as_new", args=[shop_image.pk]), {"preset": "full"}
+            )
+    titles = sorted(
+        get_image_model().objects.exclude(pk=shop_image.pk).values_list("title", flat=True)
+    )
+    assert titles == ["Red ball (background removed)", "Red ball (background removed) (2)"]
+
+
+def test_original_bytes_survive_replace_and_restore(client, shop_image, run_on_commit):
+    original = read_file(shop_image.file)
+    pipeline.process_now(shop_image, ["full"])
+    with run_on_commit():
+        client.post(reverse("wagtail_bgcut:replace_file", args=[shop_image.pk]), {"preset": "full"})
+        client.post(reverse("wagtail_bgcut:restore_original", args=[shop_image.pk]))
+    shop_image.refresh_from_db()
+    assert read_file(shop_image.file) == original

@@ -2,6 +2,7 @@
 
 - ``register_admin_urls``: the views under ``/admin/bgcut/``;
 - ``register_admin_menu_item``: "Background removal" status, shown to users who may change images;
+- ``register_reports_menu_item``: the "Cut-outs" report (every cut-out, filters, export);
 - ``register_bulk_action``: "Remove background" on the image listing;
 - ``register_log_actions``: "file replaced by a cut-out" / "original restored" in image history.
 
@@ -38,6 +39,13 @@ def register_bgcut_menu_item():
         name="bgcut-status",
         icon_name="image",
         order=310,
+    )
+
+
+@hooks.register("register_reports_menu_item")
+def register_bgcut_report_menu_item():
+    return StatusMenuItem(
+        _("Cut-outs"), reverse("wagtail_bgcut:cutouts"), name="bgcut-cutouts", icon_name="image"
     )
 
 

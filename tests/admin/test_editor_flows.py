@@ -11,6 +11,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import strip_tags
 from PIL import Image as PILImage
 
 from tests.factories import LIGHT_GREY, PASSWORD, WagtailImageFactory
@@ -34,7 +35,8 @@ def page_url(image, preset="full") -> str:
 
 
 def texts(response) -> list[str]:
-    return [str(m).strip() for m in get_messages(response.wsgi_request)]
+    """The messages as the editor reads them (a message's buttons render as HTML after it)."""
+    return [" ".join(strip_tags(str(m)).split()) for m in get_messages(response.wsgi_request)]
 
 
 @pytest.fixture
@@ -213,3 +215,97 @@ def test_original_bytes_survive_replace_and_restore(client, shop_image, run_on_c
         client.post(reverse("wagtail_bgcut:restore_original", args=[shop_image.pk]))
     shop_image.refresh_from_db()
     assert read_file(shop_image.file) == original
+
+
+def bulk_url(*images) -> str:
+    url = reverse("wagtail_bulk_action", args=("wagtailimages", "image", "bgcut_remove_background"))
+    return url + "?" + "&".join(f"id={i.pk}" for i in images) + "&next=/admin/images/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_message_tells_made_from_already_done(client, make_image):
+    done_before = make_image("A", seed=1)
+    fresh = make_image("B", seed=2)
+    pipeline.process_now(done_before, ["full"])
+    response = client.post(bulk_url(done_before, fresh), {"preset": "full"}, follow=True)
+    got = texts(response)
+    assert "Background removed from 1 image (Full)." in got
+    assert "1 image already had this cut-out: nothing was spent on it." in got
+    assert not any("queued" in t or "being made" in t for t in got)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_message_with_a_worker_says_being_made(client, make_image, blank_image, settings):
+    a, b = make_image("A", seed=1), make_image("B", seed=2)
+    pipeline.process_now(blank_image, ["full"])  # done before, but empty
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    response = client.post(bulk_url(a, b, blank_image), {"preset": "full"}, follow=True)
+    got = texts(response)
+    assert "2 cut-outs are being made by the background worker (Full). Status" in got
+    assert not any(t.startswith("Background removed") for t in got)
+    assert any(t.startswith("1 image needs a look") for t in got)
+
+
+# --- status page and the Cut-outs report ----------------------------------------------------
+
+
+def test_status_page_flags_an_empty_result_and_links_the_report(client, blank_image, shop_image):
+    pipeline.process_now(blank_image, ["full"])
+    pipeline.process_now(shop_image, ["full"])
+    html = client.get(reverse("wagtail_bgcut:status")).content.decode()
+    section = html.split('data-bgcut-section="needs-a-look"')[1].split("</section>")[0]
+    assert "Empty wall" in section and "Nothing was kept" in section
+    assert "Red ball" not in section  # a plausible cut-out is not flagged
+    assert reverse("wagtail_bgcut:cutouts") in html
+
+
+def test_report_lists_finished_cutouts_with_filters(client, blank_image, make_image, outsider):
+    ball = make_image("Red ball", seed=1)
+    secret = make_image("Press photo", collection="press", seed=2)
+    pipeline.process_now(ball, ["full", "thumbnail"])
+    pipeline.process_now(blank_image, ["full"])
+    pipeline.process_now(secret, ["full"])
+    url = reverse("wagtail_bgcut:cutouts")
+    html = client.get(url).content.decode()
+    assert html.count("data-bgcut-cutout-row") == 3  # the editor's images only
+    assert "Press photo" not in html
+    assert "Thumbnail" in html and "Done" in html
+    only_thumbs = client.get(url + "?preset=thumbnail").content.decode()
+    assert only_thumbs.count("data-bgcut-cutout-row") == 1
+    look = client.get(url + "?needs_a_look=true").content.decode()
+    assert look.count("data-bgcut-cutout-row") == 1 and "Empty wall" in look
+    assert "Nothing was kept" in look
+    failed = client.get(url + "?status=failed").content.decode()
+    assert "data-bgcut-cutout-row" not in failed and "No cut-outs match." in failed
+
+
+def test_report_filters_by_collection_and_exports_csv(client, make_image, editor, collections):
+    from wagtail.models import GroupCollectionPermission
+
+    # The editor may change images in both collections for this test.
+    for perm in GroupCollectionPermission.objects.filter(collection=collections["shop"]):
+        GroupCollectionPermission.objects.get_or_create(
+            group=perm.group, collection=collections["press"], permission=perm.permission
+        )
+    shop = make_image("Shop ball", seed=1)
+    press = make_image("Press ball", collection="press", seed=2)
+    pipeline.process_now(shop, ["full"])
+    pipeline.process_now(press, ["full"])
+    url = reverse("wagtail_bgcut:cutouts")
+    html = client.get(url + f"?collection={collections['press'].pk}").content.decode()
+    assert "Press ball" in html and "Shop ball" not in html
+    csv = client.get(url + "?export=csv")
+    assert csv.status_code == 200
+    body = b"".join(csv.streaming_content if csv.streaming else [csv.content]).decode()
+    header, *lines = [line for line in body.splitlines() if line]
+    assert header.startswith("Images,Preset,State,Needs a look,Credits,Engine")
+    assert sorted(line.split(",")[0] for line in lines) == ["Press ball", "Shop ball"]
+
+
+def test_report_is_refused_to_users_who_cannot_change_images(db, root_collection):
+    from tests.factories import EditorFactory
+
+    nobody = EditorFactory(username="reader")  # admin access, no collection
+    c = Client()
+    c.force_login(nobody)
+    assert c.get(reverse("wagtail_bgcut:cutouts")).status_code == 403

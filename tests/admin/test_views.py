@@ -279,8 +279,9 @@ def test_bulk_estimate_shows_credits_with_the_api_backend(
     content = page.content.decode()
     assert 'data-preset="full"' in content
     # 2 images x 1 credit for "full"; "thumbnail" autocrops: 2 x 1.5 credits.
-    assert "<td>full</td><td>2</td><td data-credits>2</td>" in content
-    assert "<td>thumbnail</td><td>2</td><td data-credits>3</td>" in content
+    assert "<td>Full</td><td>2</td><td data-credits>2</td>" in content
+    assert "<td>Thumbnail</td><td>2</td><td data-credits>3</td>" in content
+    assert "removed in the background" not in content
     with run_on_commit():
         response = client.post(url, {"preset": "full"})
     assert response.status_code == 302

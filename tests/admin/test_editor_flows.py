@@ -309,3 +309,15 @@ def test_report_is_refused_to_users_who_cannot_change_images(db, root_collection
     c = Client()
     c.force_login(nobody)
     assert c.get(reverse("wagtail_bgcut:cutouts")).status_code == 403
+
+
+def test_the_image_listing_shows_which_images_have_cutouts(client, make_image, blank_image):
+    with_cutout = make_image("Has one", seed=1)
+    make_image("Has none", seed=2)
+    pipeline.process_now(with_cutout, ["full", "thumbnail"])
+    pipeline.process_now(blank_image, ["full"])
+    for layout in ("grid", "list"):
+        html = client.get(reverse("wagtailimages:index") + f"?layout={layout}").content.decode()
+        assert html.count("data-bgcut-badge style") == 2, layout  # "Has none" shows nothing
+        assert "Cut-out: Full, Thumbnail" in html
+        assert "Check: Full" in html  # the empty cut-out of "Empty wall"

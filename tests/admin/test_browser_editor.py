@@ -1,0 +1,141 @@
+"""The editor's flows of issue 14 in a real browser (Debian's chromium, Django's live server, the
+offline local engine): replace with a confirmation and every preview showing the new file, restore
+keeping the paid cut-outs, a warning for an empty result, a message after each action, and a site
+page showing the original while its cut-out is pending.
+
+Screenshots for docs/admin.md are written to docs/images/ with BGCUT_SCREENSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import chromium_page
+from tests.factories import LIGHT_GREY, ImageBytesFactory, WagtailImageFactory
+
+from .test_browser import TIMEOUT_MS, log_in, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def page(settings, live_server):
+    """A 1200 px wide chromium tab on the live server (the admin's width in the issue)."""
+    settings.ROOT_URLCONF = "tests.admin.urls"
+    settings.WAGTAILADMIN_BASE_URL = "http://127.0.0.1"
+    with chromium_page(
+        timeout_ms=TIMEOUT_MS, viewport={"width": 1200, "height": 820}, locale="en-GB"
+    ) as tab:
+        yield tab
+
+
+def loaded(page, selector: str):
+    element = page.wait_for_selector(selector)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=element, timeout=TIMEOUT_MS
+    )
+    return element
+
+
+def message(page) -> str:
+    return page.locator(".messages").inner_text()
+
+
+def test_replace_asks_first_then_every_preview_shows_the_cut_out_and_restore_keeps_it(
+    page, live_server, editor, collections
+):
+    from wagtail_bgcut.models import Cutout
+
+    image = WagtailImageFactory(
+        title="Red ball",
+        collection=collections["shop"],
+        data=ImageBytesFactory(big_ball=True),
+        filename="red-ball.jpg",
+        file_metadata=True,
+    )
+    log_in(page, live_server, editor)
+    page.goto(f"{live_server.url}/admin/images/")  # the library thumbnail, made before replacing
+    loaded(page, f"a[href*='/admin/images/{image.pk}/'] img")
+
+    page.goto(f"{live_server.url}/admin/bgcut/images/{image.pk}/")
+    page.click("[data-bgcut-start]")
+    loaded(page, "[data-bgcut-cutout-image]")
+    assert "Background removed (Full)." in message(page)
+    paid = list(Cutout.objects.values_list("pk", "file"))
+
+    page.click("[data-bgcut-replace]")
+    page.wait_for_selector("[data-bgcut-replace-confirm]")
+    loaded(page, "[data-bgcut-replace-confirm] [data-bgcut-cutout-image]")
+    shot(page, "admin-replace-confirm.png")
+    image.refresh_from_db()
+    assert image.file.name.endswith("red-ball.jpg")  # nothing happened before confirming
+    page.click("[data-bgcut-replace-confirm-button]")
+    page.wait_for_selector("text=every page using it now shows the cut-out")
+    preview = loaded(page, "[data-bgcut-original]")
+    assert "-nobg" in preview.get_attribute("src")  # the preview is the new file
+    assert "Current file (a cut-out)" in page.inner_text("main")
+    assert page.locator("[data-bgcut-start]").count() == 0  # no offer to cut the cut-out
+    shot(page, "admin-after-replace.png")
+
+    page.goto(f"{live_server.url}/admin/images/{image.pk}/")  # the edit page's preview
+    page.wait_for_selector("main img[src*='/media/images/']", state="attached")
+    sources = page.eval_on_selector_all(
+        "main img[src*='/media/images/']", "imgs => imgs.map(i => i.getAttribute('src'))"
+    )
+    assert sources and all("-nobg" in src for src in sources), sources
+    page.goto(f"{live_server.url}/admin/images/")  # the library's thumbnail
+    thumb = loaded(page, f"a[href*='/admin/images/{image.pk}/'] img")
+    assert "-nobg" in thumb.get_attribute("src")
+
+    page.goto(f"{live_server.url}/admin/bgcut/images/{image.pk}/")
+    page.click("[data-bgcut-restore]")
+    page.wait_for_selector("text=its cut-outs are kept")
+    loaded(page, "[data-bgcut-cutout-image]")  # shown at once: nothing to make again
+    assert "red-ball" in page.get_attribute("[data-bgcut-original]", "src")
+    assert "-nobg" not in page.get_attribute("[data-bgcut-original]", "src")
+    assert list(Cutout.objects.values_list("pk", "file")) == paid
+    shot(page, "admin-after-restore.png")
+
+
+def test_an_empty_result_is_flagged_not_called_done(page, live_server, editor, collections):
+    image = WagtailImageFactory(
+        title="Empty wall",
+        collection=collections["shop"],
+        data__colour=LIGHT_GREY,
+        filename="wall.png",
+        file_metadata=True,
+    )
+    log_in(page, live_server, editor)
+    page.goto(f"{live_server.url}/admin/bgcut/images/{image.pk}/")
+    page.click("[data-bgcut-start]")
+    page.wait_for_selector("[data-bgcut-suspicious='empty']")
+    assert "Nothing was kept" in message(page)
+    assert "Background removed" not in message(page)
+    shot(page, "admin-empty-result.png")
+    page.click("[data-bgcut-replace]")
+    page.wait_for_selector("[data-bgcut-replace-confirm] [data-bgcut-suspicious='empty']")
+
+
+def test_a_site_page_shows_the_original_while_the_cut_out_is_pending(
+    page, live_server, collections, settings
+):
+    from wagtail_bgcut import pipeline
+    from wagtail_bgcut.models import Cutout
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    image = WagtailImageFactory(
+        title="Red ball",
+        collection=collections["shop"],
+        data=ImageBytesFactory(big_ball=True),
+        filename="red-ball.jpg",
+        file_metadata=True,
+    )
+    page.goto(f"{live_server.url}/site-page/{image.pk}/")
+    shown = loaded(page, "img.site-image")
+    assert "not-found" not in shown.get_attribute("src")
+    assert shown.evaluate("img => img.naturalWidth") == 200
+    assert Cutout.objects.get().status == Cutout.Status.PENDING
+    pipeline.process_cutout_ids([Cutout.objects.get().pk])  # the worker
+    page.goto(f"{live_server.url}/site-page/{image.pk}/")
+    cut = loaded(page, "img.site-image")
+    assert cut.get_attribute("src").endswith(".png")  # now the cut-out (PNG with alpha)

@@ -33,6 +33,12 @@ urlpatterns = [
         remove_background.ReplaceConfirmView.as_view(),
         name="replace_confirm",
     ),
+    path("images/<int:image_id>/redo/", remove_background.RedoView.as_view(), name="redo"),
+    path(
+        "images/<int:image_id>/redo/confirm/",
+        remove_background.RedoConfirmView.as_view(),
+        name="redo_confirm",
+    ),
     path(
         "images/<int:image_id>/restore/",
         remove_background.RestoreOriginalView.as_view(),

@@ -321,3 +321,31 @@ def test_the_image_listing_shows_which_images_have_cutouts(client, make_image, b
         assert html.count("data-bgcut-badge style") == 2, layout  # "Has none" shows nothing
         assert "Cut-out: Full, Thumbnail" in html
         assert "Check: Full" in html  # the empty cut-out of "Empty wall"
+
+
+# --- redo -----------------------------------------------------------------------------------
+
+
+def test_redo_shows_the_cost_then_makes_the_cutout_again(
+    client, shop_image, bgcut_server, run_on_commit
+):
+    pipeline.process_now(shop_image, ["full"])
+    assert len(bgcut_server.ledger) == 1
+    page = client.get(page_url(shop_image)).content.decode()
+    assert "data-bgcut-redo" in page
+    confirm = client.get(reverse("wagtail_bgcut:redo_confirm", args=[shop_image.pk]))
+    html = confirm.content.decode()
+    assert "about 1 credits" in html and "until the new one is made" in html
+    assert len(bgcut_server.ledger) == 1  # looking costs nothing
+    with run_on_commit():
+        client.post(reverse("wagtail_bgcut:redo", args=[shop_image.pk]), {"preset": "full"})
+    assert len(bgcut_server.ledger) == 2
+    row = Cutout.objects.get()
+    assert row.ready and row.credits_charged == 2
+    assert "Background removed (Full)." in texts(client.get(page_url(shop_image)))
+
+
+def test_redo_without_a_finished_cutout_explains(client, shop_image):
+    response = client.post(reverse("wagtail_bgcut:redo", args=[shop_image.pk]), {"preset": "full"})
+    assert response.status_code == 302
+    assert "There is no finished cut-out to redo." in texts(client.get(response["Location"]))

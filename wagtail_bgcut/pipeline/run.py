@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
+from django.db.models import F
 from django.utils import timezone
 
 from ..backends.base import BackendError, BackendResult, BaseBackend, UploadRef
@@ -111,7 +112,8 @@ def _store(claim: Claim, variant_name: str, result: BackendResult) -> bool:
         kept_fraction=kept_fraction(data),
         error="",
         retryable=True,
-        credits_charged=Decimal(str(output.credits)),
+        # Added, not set: a redo of a finished cut-out is a second paid call.
+        credits_charged=F("credits_charged") + Decimal(str(output.credits)),
         backend=cutout.backend,
         lease_expires_at=None,
         processed_at=timezone.now(),

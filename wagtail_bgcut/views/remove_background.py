@@ -19,9 +19,10 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from wagtail.admin import messages
 
+from ..backends.base import get_backend
 from ..models import Cutout
-from ..presets import all_presets, preset_help, preset_labels
-from ..tasks import enqueue_retry, request_cutouts
+from ..presets import all_presets, get_preset, preset_help, preset_labels
+from ..tasks import enqueue_retry, request_cutouts, request_redo
 from .access import ForbiddenIsForbidden, can, can_add_to_collection, get_image_for
 from .base import ImageAdminPage, chosen_preset, cutout_state, find_cutout, json_error
 from .files import (
@@ -228,6 +229,55 @@ class ReplaceFileView(ImageActionView):
             ),
             buttons=[messages.button(reverse("wagtailimages:edit", args=[image.pk]), _("Edit"))],
         )
+        return self.back(image, preset)
+
+
+class RedoConfirmPage(ImageAdminPage):
+    template_name = "wagtail_bgcut/admin/redo_confirm.html"
+    page_title = gettext_lazy("Redo the cut-out")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        preset, cutout = kwargs["preset"], kwargs["cutout"]
+        backend = get_backend()
+        context.update(
+            image=self.image,
+            preset=preset,
+            preset_label=preset_labels().get(preset, preset),
+            cutout=cutout,
+            credits=backend.estimate_credits([get_preset(preset)]),
+            spends_credits=backend.spends_credits,
+            back_url=page_url(self.image, preset),
+        )
+        return context
+
+
+class RedoConfirmView(ForbiddenIsForbidden, View):
+    """GET: what redoing costs, and that the current cut-out stays in use meanwhile."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, image_id: int):
+        image = get_image_for(request.user, image_id, ["change"])
+        preset = chosen_preset(request.GET.get("preset"))
+        cutout = find_cutout(image, preset)
+        if cutout is None or not cutout.ready:
+            messages.error(request, _("There is no finished cut-out to redo."))
+            return redirect(page_url(image, preset))
+        return RedoConfirmPage.as_view(image=image)(
+            request, image_id=image_id, preset=preset, cutout=cutout
+        )
+
+
+class RedoView(ImageActionView):
+    """Make a finished cut-out again (a new paid call); the page then tells the outcome."""
+
+    def act(self, request, image: Any, preset: str):
+        cutout = find_cutout(image, preset)
+        if cutout is None or not request_redo([cutout.pk]):
+            messages.error(request, _("There is no finished cut-out to redo."))
+            return self.back(image, preset)
+        request.session[STARTED_KEY] = [image.pk, preset]
         return self.back(image, preset)
 
 

@@ -218,7 +218,7 @@ def test_bulk_action_and_status_page_with_the_api_backend(
     assert "The image could not be decoded." in failed.inner_text()
     assert "Ball C" in failed.inner_text()
     per_preset = page.locator("[data-bgcut-per-preset]").inner_text()
-    assert "thumbnail" in per_preset
+    assert "Thumbnail" in per_preset
     assert "3" in per_preset
     shot(page, "admin-status.png")
 

@@ -53,6 +53,7 @@ def test_replace_asks_first_then_every_preview_shows_the_cut_out_and_restore_kee
         filename="red-ball.jpg",
         file_metadata=True,
     )
+    original_name = image.file.name
     log_in(page, live_server, editor)
     page.goto(f"{live_server.url}/admin/images/")  # the library thumbnail, made before replacing
     loaded(page, f"a[href*='/admin/images/{image.pk}/'] img")
@@ -68,7 +69,7 @@ def test_replace_asks_first_then_every_preview_shows_the_cut_out_and_restore_kee
     loaded(page, "[data-bgcut-replace-confirm] [data-bgcut-cutout-image]")
     shot(page, "admin-replace-confirm.png")
     image.refresh_from_db()
-    assert image.file.name.endswith("red-ball.jpg")  # nothing happened before confirming
+    assert image.file.name == original_name  # nothing happened before confirming
     page.click("[data-bgcut-replace-confirm-button]")
     page.wait_for_selector("text=every page using it now shows the cut-out")
     preview = loaded(page, "[data-bgcut-original]")
@@ -139,3 +140,57 @@ def test_a_site_page_shows_the_original_while_the_cut_out_is_pending(
     page.goto(f"{live_server.url}/site-page/{image.pk}/")
     cut = loaded(page, "img.site-image")
     assert cut.get_attribute("src").endswith(".png")  # now the cut-out (PNG with alpha)
+
+
+PIXEL_JS = """([selector, fx, fy]) => {
+    const el = document.querySelector(selector);
+    const w = el.naturalWidth || el.width, h = el.naturalHeight || el.height;
+    const c = document.createElement('canvas');
+    c.width = w; c.height = h;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(el, 0, 0);
+    return Array.from(ctx.getImageData(Math.floor(fx * w), Math.floor(fy * h), 1, 1).data);
+}"""
+
+
+def test_ai_cut_outlines_the_subject_without_dimming_it_and_previews_the_cut_out(
+    page, live_server, editor, collections
+):
+    image = WagtailImageFactory(
+        title="Red ball",
+        collection=collections["shop"],
+        data=ImageBytesFactory(big_ball=True),
+        filename="red-ball.jpg",
+        file_metadata=True,
+    )
+    log_in(page, live_server, editor)
+    page.goto(f"{live_server.url}/admin/bgcut/images/{image.pk}/ai-cut/")
+    editor_img = page.locator("[data-bgcut-aicut-target='image']")
+    loaded(page, "[data-bgcut-aicut-target='image']")
+    box = editor_img.bounding_box()
+    editor_img.click(position={"x": box["width"] / 2, "y": box["height"] / 2})  # on the ball
+    page.wait_for_selector("[data-controller='bgcut-aicut'][data-preview-request='1']")
+
+    overlay = "[data-bgcut-aicut-target='overlay']"
+    # The kept ball is not dimmed or tinted: the overlay is clear there...
+    assert page.evaluate(PIXEL_JS, [overlay, 0.5, 0.5])[3] == 0
+    # ...the removed floor is shaded, and the strength slider changes how much.
+    shaded = page.evaluate(PIXEL_JS, [overlay, 0.05, 0.05])[3]
+    assert 80 < shaded < 160
+    page.fill("[data-bgcut-aicut-target='strength']", "20")
+    page.wait_for_function(
+        f'() => {{ const o = document.querySelector("{overlay}"); return o.complete; }}'
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate(PIXEL_JS, [overlay, 0.05, 0.05])[3] < shaded
+    page.fill("[data-bgcut-aicut-target='strength']", "45")
+    page.wait_for_timeout(200)
+
+    # The preview is the real cut-out: the red ball kept, the floor transparent.
+    preview = "[data-bgcut-aicut-target='preview']"
+    assert page.locator(preview).is_visible()
+    red, green, _blue, alpha = page.evaluate(PIXEL_JS, [preview, 0.5, 0.6])
+    assert alpha == 255 and red > 150 and green < 90
+    assert page.evaluate(PIXEL_JS, [preview, 0.05, 0.05])[3] == 0
+    assert page.locator("[data-bgcut-aicut-target='warning']").is_hidden()
+    shot(page, "admin-ai-cut-preview.png")

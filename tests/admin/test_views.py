@@ -293,7 +293,7 @@ def test_status_page_lists_failures_and_credits(client, shop_image, bgcut_server
     page = client.get(reverse("wagtail_bgcut:status")).content.decode()
     assert "No failed cut-outs." in page
     assert "2.50 credits in total." in page
-    assert "<td>thumbnail</td><td>1</td><td>1.50</td>" in page
+    assert "<td>Thumbnail</td><td>1</td><td>1.50</td>" in page
 
 
 def test_replacing_with_a_cropped_cut_out_drops_the_focal_point_until_restored(

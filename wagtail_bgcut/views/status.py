@@ -104,11 +104,12 @@ class StatusView(ForbiddenIsForbidden, WagtailAdminTemplateMixin, TemplateView):
                 .annotate(credits=Sum("credits_charged"), count=Count("pk"))
                 .order_by("-day")[:60]
             ),
-            per_preset=list(
-                spent.values("preset")
+            per_preset=[
+                {**row, "label": labels.get(row["preset"], row["preset"])}
+                for row in spent.values("preset")
                 .annotate(credits=Sum("credits_charged"), count=Count("pk"))
                 .order_by("-credits")
-            ),
+            ],
             total_credits=spent.aggregate(total=Sum("credits_charged"))["total"] or 0,
         )
         return context

@@ -349,3 +349,13 @@ def test_redo_without_a_finished_cutout_explains(client, shop_image):
     response = client.post(reverse("wagtail_bgcut:redo", args=[shop_image.pk]), {"preset": "full"})
     assert response.status_code == 302
     assert "There is no finished cut-out to redo." in texts(client.get(response["Location"]))
+
+
+def test_the_replace_is_listed_in_site_history(client, shop_image, run_on_commit, superuser):
+    pipeline.process_now(shop_image, ["full"])
+    with run_on_commit():
+        client.post(reverse("wagtail_bgcut:replace_file", args=[shop_image.pk]), {"preset": "full"})
+    admin = Client()
+    admin.force_login(superuser)
+    html = admin.get(reverse("wagtailadmin_reports:site_history")).content.decode()
+    assert "File replaced with its cut-out" in html and "Red ball" in html

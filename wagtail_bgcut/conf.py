@@ -127,6 +127,9 @@ DEFAULTS: dict[str, Any] = {
     # Dotted path of callable(request, upload) -> dict that attaches a finalized upload to your
     # objects; the default creates a Wagtail image. Its dict is returned to the browser.
     "DIRECT_UPLOAD_HANDLER": "wagtail_bgcut.direct_upload.handlers.create_wagtail_image",
+    # Collection (id, or name made under the root) that the default handler puts visitors'
+    # uploads in; None: the root collection.
+    "DIRECT_UPLOAD_COLLECTION": "Visitor uploads",
 }
 
 

@@ -194,3 +194,27 @@ def test_ai_cut_outlines_the_subject_without_dimming_it_and_previews_the_cut_out
     assert page.evaluate(PIXEL_JS, [preview, 0.05, 0.05])[3] == 0
     assert page.locator("[data-bgcut-aicut-target='warning']").is_hidden()
     shot(page, "admin-ai-cut-preview.png")
+
+
+def test_edit_page_buttons_line_up_inside_their_column(page, live_server, editor, collections):
+    image = WagtailImageFactory(
+        title="Red ball",
+        collection=collections["shop"],
+        data=ImageBytesFactory(big_ball=True),
+        filename="red-ball.jpg",
+        file_metadata=True,
+    )
+    log_in(page, live_server, editor)
+    page.goto(f"{live_server.url}/admin/images/{image.pk}/")
+    page.wait_for_selector("[data-bgcut-edit-link]")
+    shot(page, "admin-edit-page-buttons.png")
+    boxes = page.eval_on_selector_all(
+        ".bgcut-edit-actions a",
+        "links => links.map(a => { const r = a.getBoundingClientRect();"
+        " const p = a.parentElement.getBoundingClientRect();"
+        " return [r.left, r.right, p.left, p.right]; })",
+    )
+    assert len(boxes) == 2
+    (left1, right1, p_left, p_right), (left2, right2, _, _) = boxes
+    assert abs(left1 - left2) < 1  # "AI Cut" not indented
+    assert left1 >= p_left - 1 and max(right1, right2) <= p_right + 1  # nothing overflows

@@ -359,3 +359,18 @@ def test_the_replace_is_listed_in_site_history(client, shop_image, run_on_commit
     admin.force_login(superuser)
     html = admin.get(reverse("wagtailadmin_reports:site_history")).content.decode()
     assert "File replaced with its cut-out" in html and "Red ball" in html
+
+
+def test_upload_page_and_edit_page_say_a_cut_out_is_being_made(client, shop_image, settings):
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "AUTO_PROCESS": ["thumbnail"]}
+    html = client.get(reverse("wagtailimages:add_multiple")).content.decode()
+    assert "After each upload, a cut-out (Thumbnail) is made in the background." in html
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    from wagtail_bgcut.tasks import request_cutouts
+
+    request_cutouts(shop_image, ["thumbnail"])  # what a new upload's save does
+    edit = client.get(reverse("wagtailimages:edit", args=[shop_image.pk])).content.decode()
+    assert "Cut-out being made" in edit
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "AUTO_PROCESS": []}
+    html = client.get(reverse("wagtailimages:add_multiple")).content.decode()
+    assert "data-bgcut-upload-note" not in html

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import template
 
+from ..conf import bgcut_settings
 from ..cutouts import prefetch_cutouts, resolve_cutout
 from ..models import Cutout
 from ..presets import all_presets, preset_labels
@@ -51,3 +52,10 @@ def bgcut_cutout_badge(context: template.Context, image: Any) -> dict[str, Any]:
     ]
     busy = any(c is not None and c.status in ("pending", "processing") for _n, c in rows)
     return {"made": made, "look": look, "busy": busy, "image": image}
+
+
+@register.simple_tag
+def bgcut_auto_process_labels() -> list[str]:
+    """The labels of the ``AUTO_PROCESS`` presets (made after every upload)."""
+    labels = preset_labels()
+    return [labels.get(name, name) for name in (bgcut_settings.AUTO_PROCESS or [])]

@@ -277,6 +277,11 @@ def test_report_lists_finished_cutouts_with_filters(client, blank_image, make_im
     assert "Nothing was kept" in look
     failed = client.get(url + "?status=failed").content.decode()
     assert "data-bgcut-cutout-row" not in failed and "No cut-outs match." in failed
+    # The filter drawer refreshes through the results-only URL, as Wagtail's reports do.
+    fragment = client.get(reverse("wagtail_bgcut:cutouts_results") + "?preset=thumbnail")
+    assert fragment.status_code == 200
+    assert fragment.content.decode().count("data-bgcut-cutout-row") == 1
+    assert "<html" not in fragment.content.decode()
 
 
 def test_report_filters_by_collection_and_exports_csv(client, make_image, editor, collections):

@@ -218,3 +218,24 @@ def test_edit_page_buttons_line_up_inside_their_column(page, live_server, editor
     (left1, right1, p_left, p_right), (left2, right2, _, _) = boxes
     assert abs(left1 - left2) < 1  # "AI Cut" not indented
     assert left1 >= p_left - 1 and max(right1, right2) <= p_right + 1  # nothing overflows
+
+
+def test_the_bulk_action_button_label_is_not_cut_off(page, live_server, editor, collections):
+    for seed in (1, 2):
+        WagtailImageFactory(
+            title=f"Ball {seed}",
+            collection=collections["shop"],
+            data=ImageBytesFactory(seed=seed),
+            file_metadata=True,
+        )
+    log_in(page, live_server, editor)
+    page.goto(f"{live_server.url}/admin/images/")
+    for box in page.locator("input[data-bulk-action-checkbox]").all():
+        box.check(force=True)  # in the grid, the checkboxes show on hover
+    button = page.locator(".bulk-actions-buttons a[href*='bgcut_remove_background']").first
+    button.wait_for()
+    page.wait_for_timeout(600)  # the footer slides in
+    shot(page, "admin-bulk-button.png")
+    width, full = button.evaluate("b => [b.clientWidth, b.scrollWidth]")
+    assert full <= width  # the whole label fits: nothing hidden behind an ellipsis
+    assert button.inner_text().strip() == "Remove background"

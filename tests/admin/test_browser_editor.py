@@ -37,6 +37,13 @@ def loaded(page, selector: str):
     return element
 
 
+def top_shot(page, name: str) -> None:
+    """A screenshot from the top of the page, so the message after the action is in it."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(100)
+    shot(page, name)
+
+
 def message(page) -> str:
     return page.locator(".messages").inner_text()
 
@@ -76,7 +83,7 @@ def test_replace_asks_first_then_every_preview_shows_the_cut_out_and_restore_kee
     assert "-nobg" in preview.get_attribute("src")  # the preview is the new file
     assert "Current file (a cut-out)" in page.inner_text("main")
     assert page.locator("[data-bgcut-start]").count() == 0  # no offer to cut the cut-out
-    shot(page, "admin-after-replace.png")
+    top_shot(page, "admin-after-replace.png")
 
     page.goto(f"{live_server.url}/admin/images/{image.pk}/")  # the edit page's preview
     page.wait_for_selector("main img[src*='/media/images/']", state="attached")
@@ -95,7 +102,7 @@ def test_replace_asks_first_then_every_preview_shows_the_cut_out_and_restore_kee
     assert "red-ball" in page.get_attribute("[data-bgcut-original]", "src")
     assert "-nobg" not in page.get_attribute("[data-bgcut-original]", "src")
     assert list(Cutout.objects.values_list("pk", "file")) == paid
-    shot(page, "admin-after-restore.png")
+    top_shot(page, "admin-after-restore.png")
 
 
 def test_an_empty_result_is_flagged_not_called_done(page, live_server, editor, collections):
@@ -112,7 +119,7 @@ def test_an_empty_result_is_flagged_not_called_done(page, live_server, editor, c
     page.wait_for_selector("[data-bgcut-suspicious='empty']")
     assert "Nothing was kept" in message(page)
     assert "Background removed" not in message(page)
-    shot(page, "admin-empty-result.png")
+    top_shot(page, "admin-empty-result.png")
     page.click("[data-bgcut-replace]")
     page.wait_for_selector("[data-bgcut-replace-confirm] [data-bgcut-suspicious='empty']")
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import aicut, remove_background, status
+from .views import aicut, cutouts_report, remove_background, status
 
 app_name = "wagtail_bgcut"
 
@@ -29,6 +29,17 @@ urlpatterns = [
         name="replace_file",
     ),
     path(
+        "images/<int:image_id>/replace/confirm/",
+        remove_background.ReplaceConfirmView.as_view(),
+        name="replace_confirm",
+    ),
+    path("images/<int:image_id>/redo/", remove_background.RedoView.as_view(), name="redo"),
+    path(
+        "images/<int:image_id>/redo/confirm/",
+        remove_background.RedoConfirmView.as_view(),
+        name="redo_confirm",
+    ),
+    path(
         "images/<int:image_id>/restore/",
         remove_background.RestoreOriginalView.as_view(),
         name="restore_original",
@@ -39,5 +50,11 @@ urlpatterns = [
     ),
     path("images/<int:image_id>/ai-cut/save/", aicut.SaveView.as_view(), name="aicut_save"),
     path("status/", status.StatusView.as_view(), name="status"),
+    path("cutouts/", cutouts_report.CutoutReportView.as_view(), name="cutouts"),
+    path(
+        "cutouts/results/",
+        cutouts_report.CutoutReportView.as_view(results_only=True),
+        name="cutouts_results",
+    ),
     path("status/retry/<int:cutout_id>/", status.RetryView.as_view(), name="retry"),
 ]

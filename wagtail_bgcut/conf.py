@@ -55,10 +55,19 @@ DEFAULTS: dict[str, Any] = {
     "API_BASE": api_facts.API_BASE,
     # Token API (remove-bg/token, ai-cut/token). Paths such as /v3/... are appended.
     "TOKEN_API_BASE": api_facts.TOKEN_API_BASE,
-    # Named presets: name -> variant options spelled as the API's output_variants items.
+    # Named presets: name -> variant options spelled as the API's output_variants items, plus an
+    # optional "label" and "help" shown to editors (never sent to the API).
     "PRESETS": {
-        "full": {"format": "png", "max_resolution": 12_000_000, "quality": "high"},
+        "full": {
+            "label": "Full size",
+            "help": "The whole image at full resolution, as a transparent PNG.",
+            "format": "png",
+            "max_resolution": 12_000_000,
+            "quality": "high",
+        },
         "thumbnail": {
+            "label": "Thumbnail",
+            "help": "A small WebP cropped to the subject, for listings and cards.",
             "format": "webp",
             "max_resolution": 250_000,
             "quality": "medium",
@@ -145,6 +154,9 @@ DEFAULTS: dict[str, Any] = {
     # Megapixels of local-engine work per user and per client IP (same windows as the throttle):
     # tokens ration the attempts, this rations what the attempts make the server do.
     "DIRECT_UPLOAD_WORK_THROTTLE": {"user": "400/hour", "ip": "400/hour"},
+    # Collection (id, or name made under the root) that the default handler puts visitors'
+    # uploads in; None: the root collection.
+    "DIRECT_UPLOAD_COLLECTION": "Visitor uploads",
 }
 
 

@@ -15,7 +15,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .presets import all_presets
+from .presets import all_presets, preset_labels
 
 MAX_DOTS = 200
 MAX_BODY_BYTES = 64 * 1024
@@ -26,7 +26,7 @@ def _refuse_constant(name: str) -> Any:
 
 
 def preset_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in all_presets()]
+    return list(preset_labels().items())
 
 
 def default_preset() -> str:
@@ -51,11 +51,12 @@ class BulkRemoveBackgroundForm(PresetForm):
     def __init__(self, *args: Any, estimates: dict[str, float] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if estimates is not None:
+            labels = preset_labels()
             self.fields["preset"].choices = [
                 (
                     name,
                     _("%(preset)s (about %(credits)s credits)")
-                    % {"preset": name, "credits": _fmt(c)},
+                    % {"preset": labels.get(name, name), "credits": _fmt(c)},
                 )
                 for name, c in estimates.items()
             ]

@@ -4,10 +4,11 @@
 swap the original's pixels for the CACHED cut-out (one paid cut serves every size), then apply the
 chain's crop and resize to the cut-out. How it can never cache a wrong picture:
 
-* Not ready means no rendition: ``run()`` raises :class:`CutoutNotReady` (a
-  ``SourceImageIOError``), so Wagtail saves nothing and ``{% image %}`` shows its usual
-  missing-image placeholder for that one render. The cut-out is queued first (or made on the
-  spot with ``PROCESS_ON_RENDER``); with an in-process task backend it is ready in the same render.
+* Not ready (pending or failed) means the ORIGINAL, run through the rest of the chain: never
+  Wagtail's 0x0 not-found placeholder. The cut-out is queued first (or made on the spot with
+  ``PROCESS_ON_RENDER``; with an in-process task backend it is ready in the same render). The
+  stand-in rendition is purged by the ``cutouts_ready`` receiver when the cut-out is made, so the
+  next render shows the cut-out.
 * A changed source file gives other rendition keys: the operation varies on the image's file name
   and ``file_hash`` (Wagtail's ``vary_fields``), so a rendition made from old bytes is never found.
 * :func:`purge_bgcut_renditions` deletes an image's ``bgcut-`` renditions (files and cache entries
@@ -89,8 +90,10 @@ class BgcutOperation(FilterOperation):
                 _("bgcut- operations need a raster image; %(name)s is an SVG.")
                 % {"name": getattr(image, "filename", image)}
             )
-        cutout = _ready_cutout(image, self.preset)
-        cut = _open_cutout(cutout)
+        try:
+            cut = _open_cutout(_ready_cutout(image, self.preset))
+        except CutoutNotReady:
+            return willow  # the original through the chain until the cut-out is made
         running = _running_filter(self)
         if running is not None:
             geometry = _CutoutGeometry(

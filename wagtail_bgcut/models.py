@@ -18,6 +18,13 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import bgcut_settings
 
+# Keyed by imaging.sanity's verdicts (not imported here: the imaging package loads OpenCV).
+SUSPICIOUS_MESSAGES = {
+    "empty": _("Nothing was kept: the cut-out is empty. Check it before using it."),
+    "tiny": _("Almost nothing was kept: the subject may be missing. Check it before using it."),
+    "full": _("Everything was kept: the background may not have been removed. Check it."),
+}
+
 
 class CutoutStorage(LazyObject):
     """The storage named by WAGTAIL_BGCUT['STORAGE'], looked up when first used.
@@ -110,6 +117,8 @@ class Cutout(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     format = models.CharField(max_length=10, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
+    # Share of opaque pixels, measured when stored (imaging.sanity): flags empty or full results.
+    kept_fraction = models.FloatField(null=True, blank=True)
 
     error = models.TextField(blank=True)
     # Whether the last failure may go away by itself (network, rate limit): only then do saves and
@@ -147,6 +156,19 @@ class Cutout(models.Model):
     @property
     def ready(self) -> bool:
         return self.status == self.Status.DONE and bool(self.file)
+
+    @property
+    def suspicious(self) -> str:
+        """``"empty"``, ``"tiny"``, ``"full"`` for an implausible finished result, else ``""``."""
+        # Imported here, not at module top: the imaging package loads OpenCV and numpy, which
+        # loading the models (every process, every management command) should not pay for.
+        from .imaging.sanity import verdict
+
+        return verdict(self.kept_fraction) if self.ready else ""
+
+    @property
+    def suspicious_message(self) -> str:
+        return str(SUSPICIOUS_MESSAGES.get(self.suspicious, ""))
 
 
 class CreditSpend(models.Model):

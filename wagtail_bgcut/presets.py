@@ -26,6 +26,8 @@ __all__ = [
     "all_presets",
     "cutout_options_key",
     "get_preset",
+    "preset_help",
+    "preset_labels",
     "register_preset",
     "unregister_preset",
 ]
@@ -48,6 +50,10 @@ def _settings_presets() -> dict[str, Variant]:
         )
     parsed: dict[str, Variant] = {}
     for name, options in raw.items():
+        if isinstance(options, Mapping):
+            # "label" and "help" are for editors (preset_labels), never sent to the API.
+            _texts[name] = {k: str(options[k]) for k in _TEXT_KEYS if options.get(k)}
+            options = {k: v for k, v in options.items() if k not in _TEXT_KEYS}
         try:
             parsed[name] = Variant.from_dict(options, name=name)
         except InvalidVariant as exc:
@@ -61,6 +67,22 @@ def _reset_cache(*, setting: str, **kwargs: Any) -> None:
     global _settings_cache
     if setting == "WAGTAIL_BGCUT":
         _settings_cache = None
+
+
+_TEXT_KEYS = ("label", "help")
+_texts: dict[str, dict[str, str]] = {}
+
+
+def preset_labels() -> dict[str, str]:
+    """Every preset's human label: its ``"label"``, else its name title-cased ("Full")."""
+    _settings_presets()
+    return {n: _texts.get(n, {}).get("label") or n.replace("_", " ").title() for n in all_presets()}
+
+
+def preset_help(name: str) -> str:
+    """The preset's ``"help"`` text for editors, or ``""``."""
+    _settings_presets()
+    return _texts.get(name, {}).get("help", "")
 
 
 def all_presets() -> dict[str, Variant]:

@@ -7,7 +7,9 @@ Connected once, from ``AppConfig.ready()`` (:func:`register_signal_handlers`), a
   :func:`~wagtail_bgcut.file_changes.watch_file_field`: when an image's file changes, its
   ``AUTO_PROCESS`` presets are requested and its stale ``bgcut-`` renditions purged;
 - :data:`~wagtail_bgcut.signals.cutouts_ready` fills ``BackgroundRemovedImageField`` values and
-  purges the renditions of every image whose file has the new cut-out's bytes.
+  purges the renditions of every image whose file has the new cut-out's bytes;
+- an original replaced by its cut-out keeps its paid cut-outs: the admin's
+  :func:`~wagtail_bgcut.views.files.kept_for_restoring` is registered as a keeper of names.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from .image_operations import purge_bgcut_renditions
 from .models import SourceFile
 from .pipeline import rehash_source
 from .signals import cutouts_ready
+from .source_fields import register_name_keeper
 from .source_hashes import name_key
 from .tasks import request_cutouts
+from .views.files import kept_for_restoring
 
 __all__ = ["image_file_changed", "purge_renditions_for_new_cutouts", "register_signal_handlers"]
 
@@ -70,6 +74,7 @@ def register_signal_handlers() -> None:
     for model in image_models():
         # file_hash too: the admin updates it when a file is replaced under the same name.
         watch_file_field(model, "file", image_file_changed, state_fields=["file_hash"])
+    register_name_keeper(kept_for_restoring)
     cutouts_ready.connect(fill_fields, dispatch_uid="wagtail_bgcut:fill_fields")
     cutouts_ready.connect(
         purge_renditions_for_new_cutouts, dispatch_uid="wagtail_bgcut:purge_renditions"

@@ -32,6 +32,7 @@ __all__ = [
     "enqueue_retry",
     "process_cutouts",
     "request_cutouts",
+    "request_redo",
     "retry_cutouts",
 ]
 
@@ -99,3 +100,25 @@ def enqueue_retry(cutout_ids: Sequence[int]) -> None:
     """Queue a manual retry of these rows once the current transaction commits."""
     ids = [int(i) for i in cutout_ids]
     transaction.on_commit(lambda: _configured(retry_cutouts).enqueue(ids), robust=True)
+
+
+def request_redo(cutout_ids: Iterable[int], *, enqueue: bool = True) -> list[int]:
+    """Make finished cut-outs again (each a new paid call); returns the ids sent back to work.
+
+    Only ``done`` rows are taken. They go back to ``pending`` with their file kept: renditions
+    already made from it are served until the new file is stored (``cutouts_ready`` then purges
+    them), and the credits of both calls are counted. ``enqueue=False`` leaves the work to the
+    caller (``bgcut_process --force`` processes in its own process).
+    """
+    with transaction.atomic():
+        ids = list(
+            Cutout.objects.select_for_update()
+            .filter(pk__in=list(cutout_ids), status=Cutout.Status.DONE)
+            .values_list("pk", flat=True)
+        )
+        Cutout.objects.filter(pk__in=ids).update(
+            status=Cutout.Status.PENDING, attempts=0, error="", lease_expires_at=None
+        )
+    if ids and enqueue:
+        enqueue_cutouts(ids)
+    return ids

@@ -210,7 +210,7 @@ def test_bulk_action_and_status_page_with_the_api_backend(
     page.select_option("select[name='preset']", "thumbnail")
     shot(page, "admin-bulk-remove-background.png")
     page.click("text=Yes, remove backgrounds")
-    page.wait_for_selector("text=Background removal was queued for 2 images.")
+    page.wait_for_selector("text=Background removed from 2 images (Thumbnail).")
 
     page.click("nav a[href='/admin/bgcut/status/']")  # the admin menu item
     page.wait_for_url(f"{live_server.url}/admin/bgcut/status/")
@@ -218,7 +218,7 @@ def test_bulk_action_and_status_page_with_the_api_backend(
     assert "The image could not be decoded." in failed.inner_text()
     assert "Ball C" in failed.inner_text()
     per_preset = page.locator("[data-bgcut-per-preset]").inner_text()
-    assert "thumbnail" in per_preset
+    assert "Thumbnail" in per_preset
     assert "3" in per_preset
     shot(page, "admin-status.png")
 

@@ -279,8 +279,9 @@ def test_bulk_estimate_shows_credits_with_the_api_backend(
     content = page.content.decode()
     assert 'data-preset="full"' in content
     # 2 images x 1 credit for "full"; "thumbnail" autocrops: 2 x 1.5 credits.
-    assert "<td>full</td><td>2</td><td data-credits>2</td>" in content
-    assert "<td>thumbnail</td><td>2</td><td data-credits>3</td>" in content
+    assert "<td>Full</td><td>2</td><td data-credits>2</td>" in content
+    assert "<td>Thumbnail</td><td>2</td><td data-credits>3</td>" in content
+    assert "removed in the background" not in content
     with run_on_commit():
         response = client.post(url, {"preset": "full"})
     assert response.status_code == 302
@@ -292,7 +293,7 @@ def test_status_page_lists_failures_and_credits(client, shop_image, bgcut_server
     page = client.get(reverse("wagtail_bgcut:status")).content.decode()
     assert "No failed cut-outs." in page
     assert "2.50 credits in total." in page
-    assert "<td>thumbnail</td><td>1</td><td>1.50</td>" in page
+    assert "<td>Thumbnail</td><td>1</td><td>1.50</td>" in page
 
 
 def test_replacing_with_a_cropped_cut_out_drops_the_focal_point_until_restored(

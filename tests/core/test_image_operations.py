@@ -16,7 +16,6 @@ from wagtail_bgcut import pipeline
 from wagtail_bgcut.cutouts import prefetch_cutouts
 from wagtail_bgcut.image_operations import (
     BgcutOperation,
-    CutoutNotReady,
     purge_bgcut_renditions,
 )
 from wagtail_bgcut.models import Cutout
@@ -94,30 +93,40 @@ def test_opaque_preset_keeps_its_own_format(image):
         unregister_preset("white")
 
 
-def test_not_ready_saves_no_rendition_and_queues_the_cutout(django_capture_on_commit_callbacks):
+def test_while_pending_the_original_is_shown_then_the_cutout(django_capture_on_commit_callbacks):
     fresh = WagtailImageFactory(
         yellow_disc=True, title="Fresh", filename="fresh.jpg", data__colour=(200, 40, 40), **SIZE
     )
-    with (
-        django_capture_on_commit_callbacks(execute=False) as callbacks,
-        pytest.raises(CutoutNotReady),
-    ):
-        fresh.get_rendition("bgcut-full|fill-30x30")
-    assert not fresh.renditions.exists()
-    assert Cutout.objects.get(source_hash=Cutout.objects.get().source_hash).status == "pending"
-    assert len(callbacks) == 1
-    # {% image %} renders Wagtail's missing-image placeholder instead of failing the page...
-    html = Template("{% load wagtailimages_tags %}{% image img bgcut-full %}").render(
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        stand_in = fresh.get_rendition("bgcut-full|fill-30x30")
+    assert Cutout.objects.get().status == "pending"
+    assert len(callbacks) == 1  # the cut-out was queued, not made during the render
+    # The original through the rest of the chain (cropped to 30x30, still an opaque JPEG)...
+    picture = open_rendition(stand_in)
+    assert picture.size == (30, 30) and picture.mode == "RGB"
+    # ...and {% image %} shows it, never Wagtail's 0x0 not-found placeholder.
+    html = Template("{% load wagtailimages_tags %}{% image img bgcut-full width-60 %}").render(
         Context({"img": fresh})
     )
-    assert 'src="/media/not-found"' in html
-    assert not fresh.renditions.exists()
-    # ... and once the queued work has run, the next render is the real cut-out.
+    assert "not-found" not in html and 'width="60"' in html
+    # Once the queued work has run, the stand-ins are gone and the next render is the cut-out.
     for callback in callbacks:
         callback()
     again = get_image_model().objects.get(pk=fresh.pk)
     rendition = again.get_rendition("bgcut-full|fill-30x30")
     assert open_rendition(rendition).mode == "RGBA"
+
+
+def test_a_failed_cutout_shows_the_original(django_capture_on_commit_callbacks):
+    fresh = WagtailImageFactory(yellow_disc=True, title="Fresh", filename="f.jpg", **SIZE)
+    with django_capture_on_commit_callbacks(execute=False):
+        fresh.get_rendition("bgcut-full|width-40")
+    Cutout.objects.update(status=Cutout.Status.FAILED, error="boom")
+    fresh.renditions.all().delete()
+    again = get_image_model().objects.get(pk=fresh.pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        picture = open_rendition(again.get_rendition("bgcut-full|width-40"))
+    assert picture.size == (40, 26) and picture.mode == "RGB"  # 120x80 scaled
 
 
 def test_process_on_render_makes_it_during_the_render(settings):

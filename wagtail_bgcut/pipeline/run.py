@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
+from django.db.models import F
 from django.utils import timezone
 
 from ..backends.base import BackendError, BackendResult, BaseBackend, UploadRef
 from ..conf import bgcut_settings
+from ..imaging.sanity import kept_fraction
 from ..models import Cutout
 from ..signals import cutout_failed
 from .announce import announce
@@ -107,9 +109,11 @@ def _store(claim: Claim, variant_name: str, result: BackendResult) -> bool:
         height=output.height,
         format=ext,
         size=len(data),
+        kept_fraction=kept_fraction(data),
         error="",
         retryable=True,
-        credits_charged=Decimal(str(output.credits)),
+        # Added, not set: a redo of a finished cut-out is a second paid call.
+        credits_charged=F("credits_charged") + Decimal(str(output.credits)),
         backend=cutout.backend,
         lease_expires_at=None,
         processed_at=timezone.now(),

@@ -238,6 +238,18 @@ def overlay_for(png: bytes) -> tuple[str, float]:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(), coverage
 
 
+def mask_for(png: bytes) -> str:
+    """The display-sized mask (white kept, black removed) as a PNG data URL, for the editor's
+    adjustable outline-and-tint overlay and its checkerboard preview of the cut-out."""
+    with PILImage.open(io.BytesIO(png)) as result:
+        result.load()
+        alpha = result.getchannel("A") if "A" in result.getbands() else result.convert("L")
+    alpha.thumbnail((OVERLAY_MAX_SIDE, OVERLAY_MAX_SIDE))
+    buf = io.BytesIO()
+    alpha.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
 class AICutView(ForbiddenIsForbidden, ImageAdminPage):
     template_name = "wagtail_bgcut/admin/aicut.html"
     page_title = gettext_lazy("AI Cut")
@@ -292,7 +304,12 @@ class SegmentView(ForbiddenIsForbidden, View):
         if error is not None:
             return error
         overlay, coverage = overlay_for(png)
-        answer = {"request_number": number, "overlay": overlay, "coverage": round(coverage, 4)}
+        answer = {
+            "request_number": number,
+            "overlay": overlay,
+            "mask": mask_for(png),
+            "coverage": round(coverage, 4),
+        }
         if notice:
             answer["notice"] = notice
         return JsonResponse(answer)

@@ -4,20 +4,28 @@ The confirmation page shows, per preset, how many of the selected images still n
 what that would cost in credits with the configured backend (0 with the local engine). Confirming
 queues background tasks through the pipeline; nothing is processed in the request when a worker
 task backend is configured.
+
+The message afterwards says what really happened, counted once Wagtail's transaction commits (when
+an in-process task backend has made the cut-outs): made now, made before, still being made in the
+background, failed, or looking wrong (nothing or everything kept).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
+from wagtail.admin import messages
 from wagtail.images.views.bulk_actions.image_bulk_action import ImageBulkAction
 
 from ..backends.base import get_backend
-from ..cutouts import prefetch_cutouts
+from ..cutouts import forget_cutouts, prefetch_cutouts
 from ..forms import BulkRemoveBackgroundForm
-from ..presets import all_presets
+from ..models import Cutout
+from ..presets import all_presets, preset_labels
 from ..tasks import request_cutouts
 from .base import find_cutout
 
@@ -28,9 +36,11 @@ def estimate(images: list[Any]) -> dict[str, dict[str, Any]]:
     presets = all_presets()
     prefetch_cutouts(images, list(presets))  # one query; find_cutout then reads the cache
     out: dict[str, dict[str, Any]] = {}
+    labels = preset_labels()
     for name, variant in presets.items():
         missing = sum(1 for image in images if not ((c := find_cutout(image, name)) and c.ready))
         out[name] = {
+            "label": labels.get(name, name),
             "missing": missing,
             "credits": backend.estimate_credits([variant]) * missing,
         }
@@ -65,24 +75,90 @@ class RemoveBackgroundBulkAction(ImageBulkAction):
         return context
 
     def get_execution_context(self) -> dict[str, Any]:
-        return {"preset": self.cleaned_form.cleaned_data["preset"]}
+        self.outcome: dict[str, Any] = {}
+        return {"preset": self.cleaned_form.cleaned_data["preset"], "outcome": self.outcome}
 
     @classmethod
-    def execute_action(cls, images, preset: str | None = None, **kwargs: Any):
+    def execute_action(
+        cls, images, preset: str | None = None, outcome: dict[str, Any] | None = None, **kwargs
+    ):
         if not preset:
             return 0, 0
-        count = 0
+        outcome = outcome if outcome is not None else {}
+        outcome.update(preset=preset, before={}, images=[], unreadable=0)
         for image in images:
             try:
-                request_cutouts(image, [preset])
+                rows = request_cutouts(image, [preset])
             except OSError:
-                continue  # a missing original: nothing to queue for this image
-            count += 1
-        return count, 0
+                outcome["unreadable"] += 1  # a missing original: nothing to queue for this image
+                continue
+            outcome["images"].append(image)
+            outcome["before"][image.pk] = bool(rows and rows[0].ready)
+        return len(outcome["images"]), 0
 
-    def get_success_message(self, num_parent_objects: int, num_child_objects: int) -> str:
-        return ngettext(
-            "Background removal was queued for %(count)d image.",
-            "Background removal was queued for %(count)d images.",
-            num_parent_objects,
-        ) % {"count": num_parent_objects}
+    def get_success_message(self, num_parent_objects: int, num_child_objects: int) -> None:
+        # Counted after the commit, when in-process work has run; Wagtail's atomic block ends
+        # before the redirect, so the message still reaches the next page.
+        request, outcome = self.request, self.outcome
+        transaction.on_commit(lambda: tell_bulk_outcome(request, outcome), robust=True)
+        return None
+
+
+def tell_bulk_outcome(request: Any, outcome: dict[str, Any]) -> None:
+    """One honest message per kind of result; see the module docstring."""
+    preset = outcome.get("preset")
+    if not preset:
+        return
+    counts = {"made": 0, "had": 0, "waiting": 0, "failed": 0, "suspicious": 0}
+    for image in outcome["images"]:
+        forget_cutouts(image)
+        cutout = find_cutout(image, preset)
+        if cutout is not None and cutout.ready:
+            counts["had" if outcome["before"].get(image.pk) else "made"] += 1
+            counts["suspicious"] += bool(cutout.suspicious)
+        elif cutout is not None and cutout.status == Cutout.Status.FAILED:
+            counts["failed"] += 1
+        else:
+            counts["waiting"] += 1
+    label = preset_labels().get(preset, preset)
+    status = [messages.button(reverse("wagtail_bgcut:status"), _("Status"))]
+    texts = {
+        "made": ngettext_lazy(
+            "Background removed from %(count)d image (%(preset)s).",
+            "Background removed from %(count)d images (%(preset)s).",
+            "count",
+        ),
+        "had": ngettext_lazy(
+            "%(count)d image already had this cut-out: nothing was spent on it.",
+            "%(count)d images already had this cut-out: nothing was spent on them.",
+            "count",
+        ),
+        "waiting": ngettext_lazy(
+            "%(count)d cut-out is being made by the background worker (%(preset)s).",
+            "%(count)d cut-outs are being made by the background worker (%(preset)s).",
+            "count",
+        ),
+    }
+    for kind in ("made", "had"):
+        if counts[kind]:
+            messages.success(request, texts[kind] % {"count": counts[kind], "preset": label})
+    if counts["waiting"]:
+        messages.info(
+            request,
+            texts["waiting"] % {"count": counts["waiting"], "preset": label},
+            buttons=status,
+        )
+    problems = counts["failed"] + counts["suspicious"] + outcome["unreadable"]
+    if problems:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d image needs a look: the cut-out failed, looks empty or full, or the "
+                "original could not be read.",
+                "%(count)d images need a look: the cut-out failed, looks empty or full, or the "
+                "original could not be read.",
+                problems,
+            )
+            % {"count": problems},
+            buttons=status,
+        )

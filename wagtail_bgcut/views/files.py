@@ -3,7 +3,14 @@
 The original is never modified or deleted. "Replace file" stores the cut-out under a NEW name and
 points the image at it; the original file stays in storage and its name (with size and hash) is
 recorded in a Wagtail log entry on the image, which "Restore original" reads back. Using the log
-keeps the history visible in the image's own history and needs no extra table.
+keeps the history visible in the image's own history (Wagtail 8: Reports > Site history) and needs
+no extra table.
+
+The original's cut-outs were paid for, so they outlive the replacement: :func:`kept_for_restoring`
+is registered as a keeper of names (:mod:`..source_fields`), and a name recorded as a replaced
+original of an image that still exists is never treated as orphaned. Replacing and restoring drop
+the image's renditions (as Wagtail's own edit form does on a new file), so previews, the library
+thumbnail and ``{% image %}`` show the file the image now has.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import io
 import os
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.images import ImageFile
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -35,6 +43,43 @@ def removed_title(title: str) -> str:
     return (title[: TITLE_MAX - len(suffix)] + suffix) if title else suffix.strip()
 
 
+def unique_title(title: str, collection: Any) -> str:
+    """``title``, or ``title (2)``, ``(3)``... if the collection already has an image so named."""
+    model = get_image_model()
+    taken = set(
+        model.objects.filter(collection=collection, title__startswith=title[:200]).values_list(
+            "title", flat=True
+        )
+    )
+    if title not in taken:
+        return title
+    number = 2
+    while True:
+        marker = f" ({number})"
+        candidate = title[: TITLE_MAX - len(marker)] + marker
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def kept_for_restoring(name: str) -> bool:
+    """Whether ``name`` is the replaced original of an existing image (a name keeper)."""
+    entries = ModelLogEntry.objects.filter(action=REPLACE_ACTION, data__original_name=name)
+    for content_type, object_id in entries.values_list("content_type", "object_id").distinct():
+        model = ContentType.objects.get_for_id(content_type).model_class()
+        if model is not None and model._default_manager.filter(pk=object_id).exists():
+            return True
+    return False
+
+
+def drop_renditions(image: Any) -> None:
+    """Delete every rendition of the image (files and cache entries through Wagtail's signals)."""
+    image.renditions.all().delete()
+    cache = getattr(image, "_prefetched_objects_cache", None)
+    if isinstance(cache, dict):
+        cache.pop("renditions", None)
+
+
 def cutout_filename(image: Any, fmt: str) -> str:
     stem = os.path.splitext(os.path.basename(image.file.name))[0] or "image"
     ext = {"jpg": "jpg", "webp": "webp"}.get(fmt, "png")
@@ -45,7 +90,7 @@ def save_as_new_image(image: Any, data: bytes, fmt: str, user: Any) -> Any:
     """A new image in the same collection, tags copied, title marked "(background removed)"."""
     model = get_image_model()
     new = model(
-        title=removed_title(image.title),
+        title=unique_title(removed_title(image.title), image.collection),
         collection=image.collection,
         uploaded_by_user=user,
         file=ImageFile(io.BytesIO(data), name=cutout_filename(image, fmt)),
@@ -80,6 +125,7 @@ def replace_file(image: Any, data: bytes, fmt: str, user: Any, preset: str) -> N
         _set_focal_point(image, None)
     with transaction.atomic():
         image.save()
+        drop_renditions(image)
         log(
             instance=image,
             action=REPLACE_ACTION,
@@ -122,6 +168,7 @@ def restore_original(image: Any, user: Any) -> str:
     image.file_hash = data.get("original_hash") or ""
     with transaction.atomic():
         image.save()
+        drop_renditions(image)
         log(
             instance=image,
             action=RESTORE_ACTION,

@@ -19,9 +19,10 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from wagtail.admin import messages
 
+from ..backends.base import get_backend
 from ..models import Cutout
-from ..presets import all_presets
-from ..tasks import enqueue_retry, request_cutouts
+from ..presets import all_presets, get_preset, preset_help, preset_labels
+from ..tasks import enqueue_retry, request_cutouts, request_redo
 from .access import ForbiddenIsForbidden, can, can_add_to_collection, get_image_for
 from .base import ImageAdminPage, chosen_preset, cutout_state, find_cutout, json_error
 from .files import (
@@ -31,6 +32,9 @@ from .files import (
     restore_original,
     save_as_new_image,
 )
+
+# Session key: "Remove background" was asked for [image pk, preset]; the page tells the outcome.
+STARTED_KEY = "wagtail_bgcut_started"
 
 
 def page_url(image: Any, preset: str) -> str:
@@ -44,6 +48,9 @@ class RemoveBackgroundView(ForbiddenIsForbidden, ImageAdminPage):
 
     def get(self, request, image_id: int):
         self.image = get_image_for(request.user, image_id, ["change"])
+        started = request.session.pop(STARTED_KEY, None)
+        if started and started[0] == self.image.pk:
+            tell_outcome(request, self.image, chosen_preset(started[1]))
         return super().get(request, image_id=image_id)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -62,10 +69,30 @@ class RemoveBackgroundView(ForbiddenIsForbidden, ImageAdminPage):
             can_save_new=can_add_to_collection(self.request.user, image.collection),
             can_replace=can(self.request.user, "change", image),
             replacement=last_replacement(image),
+            preset_labels=preset_labels(),
+            preset_label=preset_labels().get(preset, preset),
+            preset_help=preset_help(preset),
             status_url=reverse("wagtail_bgcut:cutout_status", args=[image.pk])
             + "?"
             + urlencode({"preset": preset}),
             aicut_url=reverse("wagtail_bgcut:aicut", args=[image.pk]),
+        )
+        return context
+
+
+class ReplaceConfirmPage(ImageAdminPage):
+    template_name = "wagtail_bgcut/admin/replace_confirm.html"
+    page_title = gettext_lazy("Replace file")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        preset, cutout = kwargs["preset"], kwargs["cutout"]
+        context.update(
+            image=self.image,
+            preset=preset,
+            preset_label=preset_labels().get(preset, preset),
+            cutout=cutout,
+            back_url=page_url(self.image, preset),
         )
         return context
 
@@ -115,7 +142,31 @@ class StartView(ImageActionView):
             return self.back(image, preset)
         if _wants_json(request):
             return JsonResponse({"preset": preset, **cutout_state(find_cutout(image, preset))})
+        # The page the redirect lands on says what really happened: with an in-process task
+        # backend the work has run by then (it runs once this request commits).
+        request.session[STARTED_KEY] = [image.pk, preset]
         return self.back(image, preset)
+
+
+def tell_outcome(request, image: Any, preset: str) -> None:
+    """The message after "Remove background": done (with any warning), failed, or still working."""
+    cutout = find_cutout(image, preset)
+    label = preset_labels().get(preset, preset)
+    if cutout is not None and cutout.ready:
+        if cutout.suspicious:
+            messages.warning(request, cutout.suspicious_message)
+        else:
+            messages.success(request, _("Background removed (%(preset)s).") % {"preset": label})
+    elif cutout is not None and cutout.status == Cutout.Status.FAILED:
+        messages.error(
+            request, _("Removing the background failed: %(reason)s") % {"reason": cutout.error}
+        )
+    else:
+        messages.info(
+            request,
+            _("The background is being removed (%(preset)s); this page updates when it is done.")
+            % {"preset": label},
+        )
 
 
 class CutoutStatusView(ForbiddenIsForbidden, View):
@@ -146,6 +197,23 @@ class SaveAsNewView(ImageActionView):
         return redirect(reverse("wagtailimages:edit", args=[new.pk]))
 
 
+class ReplaceConfirmView(ForbiddenIsForbidden, View):
+    """GET: what "Replace file" changes, what is kept, any warning; the form POSTs to replace."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, image_id: int):
+        image = get_image_for(request.user, image_id, ReplaceFileView.actions)
+        preset = chosen_preset(request.GET.get("preset"))
+        cutout = find_cutout(image, preset)
+        if cutout is None or not cutout.ready:
+            messages.error(request, _("The cut-out is not ready yet."))
+            return redirect(page_url(image, preset))
+        return ReplaceConfirmPage.as_view(image=image)(
+            request, image_id=image_id, preset=preset, cutout=cutout
+        )
+
+
 class ReplaceFileView(ImageActionView):
     def act(self, request, image: Any, preset: str):
         ready = self.ready_cutout(request, image, preset)
@@ -156,10 +224,60 @@ class ReplaceFileView(ImageActionView):
         messages.success(
             request,
             _(
-                "The image's file was replaced by its cut-out. "
-                "The original is kept and can be restored."
+                "The image's file was replaced by its cut-out: every page using it now shows "
+                "the cut-out. The original is kept and can be restored."
             ),
+            buttons=[messages.button(reverse("wagtailimages:edit", args=[image.pk]), _("Edit"))],
         )
+        return self.back(image, preset)
+
+
+class RedoConfirmPage(ImageAdminPage):
+    template_name = "wagtail_bgcut/admin/redo_confirm.html"
+    page_title = gettext_lazy("Redo the cut-out")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        preset, cutout = kwargs["preset"], kwargs["cutout"]
+        backend = get_backend()
+        context.update(
+            image=self.image,
+            preset=preset,
+            preset_label=preset_labels().get(preset, preset),
+            cutout=cutout,
+            credits=backend.estimate_credits([get_preset(preset)]),
+            spends_credits=backend.spends_credits,
+            back_url=page_url(self.image, preset),
+        )
+        return context
+
+
+class RedoConfirmView(ForbiddenIsForbidden, View):
+    """GET: what redoing costs, and that the current cut-out stays in use meanwhile."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, image_id: int):
+        image = get_image_for(request.user, image_id, ["change"])
+        preset = chosen_preset(request.GET.get("preset"))
+        cutout = find_cutout(image, preset)
+        if cutout is None or not cutout.ready:
+            messages.error(request, _("There is no finished cut-out to redo."))
+            return redirect(page_url(image, preset))
+        return RedoConfirmPage.as_view(image=image)(
+            request, image_id=image_id, preset=preset, cutout=cutout
+        )
+
+
+class RedoView(ImageActionView):
+    """Make a finished cut-out again (a new paid call); the page then tells the outcome."""
+
+    def act(self, request, image: Any, preset: str):
+        cutout = find_cutout(image, preset)
+        if cutout is None or not request_redo([cutout.pk]):
+            messages.error(request, _("There is no finished cut-out to redo."))
+            return self.back(image, preset)
+        request.session[STARTED_KEY] = [image.pk, preset]
         return self.back(image, preset)
 
 
@@ -170,7 +288,10 @@ class RestoreOriginalView(ImageActionView):
         except RestoreError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, _("The original file was restored."))
+            messages.success(
+                request,
+                _("The original file was restored; its cut-outs are kept and need no new credits."),
+            )
         return self.back(image, preset)
 
 

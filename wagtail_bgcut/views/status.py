@@ -1,4 +1,6 @@
-"""The status page: cut-outs waiting or failed (with reasons and retry) and credits spent.
+"""The status page: cut-outs that need a look, waiting or failed (with reasons and retry), credits.
+
+Every cut-out, with filters and export, is in the "Cut-outs" report (:mod:`.cutouts_report`).
 
 Cut-outs are keyed by the bytes of a file, not by an image; the page maps them back to the images
 whose current file has those bytes and shows only cut-outs of images the user may change. Retrying
@@ -11,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -23,12 +25,19 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from .. import budget
+from ..imaging.sanity import FULL_ABOVE, TINY_BELOW
 from ..models import Cutout, SourceFile
+from ..presets import preset_labels
 from ..tasks import enqueue_retry
 from ..wagtail_compat import image_permission_policy
 from .access import ForbiddenIsForbidden, user_can_change_any_image
 
 LIMIT = 200
+
+# Failed, or finished with (almost) nothing or everything kept: imaging.sanity's verdicts in SQL.
+NEEDS_A_LOOK = Q(status=Cutout.Status.FAILED) | Q(
+    status=Cutout.Status.DONE, kept_fraction__isnull=False
+) & (Q(kept_fraction__lt=TINY_BELOW) | Q(kept_fraction__gt=FULL_ABOVE))
 
 
 def images_by_hash(hashes: set[str], user: Any) -> dict[str, list[Any]]:
@@ -63,15 +72,31 @@ class StatusView(ForbiddenIsForbidden, WagtailAdminTemplateMixin, TemplateView):
                 status__in=[Cutout.Status.PENDING, Cutout.Status.PROCESSING, Cutout.Status.FAILED]
             ).order_by("-updated_at")[:LIMIT]
         )
-        images = images_by_hash({c.source_hash for c in open_rows}, self.request.user)
+        # Finished but implausible (nothing or everything kept): imaging.sanity's verdicts.
+        odd_rows = list(
+            Cutout.objects.filter(NEEDS_A_LOOK, status=Cutout.Status.DONE).order_by(
+                "-processed_at"
+            )[:LIMIT]
+        )
+        images = images_by_hash({c.source_hash for c in [*open_rows, *odd_rows]}, self.request.user)
+        labels = preset_labels()
         rows = [
-            {"cutout": c, "images": images[c.source_hash]}
+            {"cutout": c, "images": images[c.source_hash], "label": labels.get(c.preset, c.preset)}
             for c in open_rows
             if images.get(c.source_hash)
         ]
         spent = Cutout.objects.filter(credits_charged__gt=0, processed_at__isnull=False)
         context.update(
             rows=rows,
+            suspicious=[
+                {
+                    "cutout": c,
+                    "images": images[c.source_hash],
+                    "label": labels.get(c.preset, c.preset),
+                }
+                for c in odd_rows
+                if images.get(c.source_hash)
+            ],
             failed=[r for r in rows if r["cutout"].status == Cutout.Status.FAILED],
             waiting=[r for r in rows if r["cutout"].status != Cutout.Status.FAILED],
             per_day=list(
@@ -80,11 +105,12 @@ class StatusView(ForbiddenIsForbidden, WagtailAdminTemplateMixin, TemplateView):
                 .annotate(credits=Sum("credits_charged"), count=Count("pk"))
                 .order_by("-day")[:60]
             ),
-            per_preset=list(
-                spent.values("preset")
+            per_preset=[
+                {**row, "label": labels.get(row["preset"], row["preset"])}
+                for row in spent.values("preset")
                 .annotate(credits=Sum("credits_charged"), count=Count("pk"))
                 .order_by("-credits")
-            ),
+            ],
             total_credits=spent.aggregate(total=Sum("credits_charged"))["total"] or 0,
             budget=budget.status(),
         )

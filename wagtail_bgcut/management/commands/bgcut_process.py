@@ -3,7 +3,8 @@
 It plans first (which cut-outs are missing, de-duplicated by bytes), prints what that will cost
 in credits, asks before spending more than ``CONFIRM_CREDITS_ABOVE`` (unless ``--yes`` or
 ``--noinput``), then works through the sources in this process with a progress line per source.
-``--dry-run`` stops after the estimate: it reads no file and spends nothing.
+``--dry-run`` stops after the estimate: it reads no file and spends nothing. ``--force`` makes
+finished cut-outs again too (a redo, each a new paid call).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ...models import Cutout
 from ...pipeline import needs_work, process_now, retry
 from ...presets import cutout_options_key, get_preset
 from ...source_hashes import hash_source, lookup_source_hashes, name_key, source_fieldfile
+from ...tasks import request_redo
 from ...variants import Variant
 
 BAR_WIDTH = 20
@@ -57,6 +59,11 @@ class Command(BaseCommand):
             "--failed", action="store_true", help=_("Retry failed cut-outs instead of backfilling.")
         )
         parser.add_argument(
+            "--force",
+            action="store_true",
+            help=_("Make finished cut-outs again too (each is a new paid call)."),
+        )
+        parser.add_argument(
             "--dry-run",
             action="store_true",
             help=_("Print the plan and the credit estimate; process nothing."),
@@ -76,6 +83,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.backend = get_backend()
+        self.force, self.redo_ids = options["force"], []
         presets = options["presets"]
         for name in presets:
             get_preset(name)  # UnknownPreset is a clear CommandError-like configuration error
@@ -110,6 +118,7 @@ class Command(BaseCommand):
         if not jobs:
             return
         self._confirm(credits, options)
+        request_redo(self.redo_ids, enqueue=False)  # --force: back to pending, after confirming
         if options["failed"]:
             self._run_retry(jobs)
         else:
@@ -185,7 +194,9 @@ class Command(BaseCommand):
                         continue
                     seen.add((digest, key))
                     row = Cutout.objects.filter(source_hash=digest, options_key=key).first()
-                    if row is not None and not needs_work(row):
+                    if row is not None and self.force and row.status == Cutout.Status.DONE:
+                        self.redo_ids.append(row.pk)
+                    elif row is not None and not needs_work(row):
                         continue
                 missing.append(name)
                 variants.append(variant)

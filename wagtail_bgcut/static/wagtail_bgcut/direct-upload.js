@@ -50,6 +50,8 @@ export function sendToProcessing(processUrl, token, file, onProgress) {
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
     });
+    // The file is sent: from here on the API is removing the background (seconds, not bytes).
+    xhr.upload.addEventListener("load", () => onProgress && onProgress(1));
     xhr.addEventListener("load", () => {
       const data = xhr.response || {};
       if (xhr.status >= 200 && xhr.status < 300 && data.status === "success") {
@@ -100,7 +102,13 @@ export async function upload(root, file) {
     const grant = await requestToken(root.dataset.tokenUrl, presets, csrf);
     say(root.dataset.textUploading || "Uploading…");
     const result = await sendToProcessing(grant.process_url, grant.token, file, (f) => {
-      if (progress) progress.value = Math.round(f * 100);
+      if (f < 1) {
+        if (progress) progress.value = Math.round(f * 100);
+      } else if (root.dataset.state === "uploading") {
+        root.dataset.state = "processing";
+        if (progress) progress.removeAttribute("value"); // indeterminate: no byte count to show
+        say(root.dataset.textProcessing || "Removing the background…");
+      }
     });
     say(root.dataset.textSaving || "Saving…");
     const saved = await finalize(grant.finalize_url, grant, result, csrf);

@@ -1,6 +1,10 @@
 /* AI Cut editor: green (keep) and red (remove) dots; each change sends ALL dots with an
  * increasing request_number, and a reply older than the newest applied one is ignored, so a
- * slow reply can never overwrite a newer mask. Plain JS, registered on Wagtail's Stimulus app. */
+ * slow reply can never overwrite a newer mask. Plain JS, registered on Wagtail's Stimulus app.
+ *
+ * The reply's mask is drawn here as an outline of the kept area plus a shade over what is removed
+ * (its strength set by the editor; the kept area is never dimmed), and as a preview of the real
+ * cut-out over a checkerboard, with a warning when nothing or everything is kept. */
 (() => {
   const { Controller } = window.StimulusModule;
   const STEP = 0.02; // keyboard cursor step, as a share of the image size
@@ -8,7 +12,7 @@
   class AICutController extends Controller {
     static targets = [
       'editor', 'image', 'overlay', 'dots', 'cursor', 'mode', 'undo', 'clear', 'save', 'status',
-      'error', 'strings',
+      'error', 'strings', 'strength', 'preview', 'previewBox', 'previewEmpty', 'warning',
     ];
 
     static values = {
@@ -17,6 +21,8 @@
       width: Number,
       height: Number,
       errorLabel: String,
+      tinyBelow: { type: Number, default: 0.02 },
+      fullAbove: { type: Number, default: 0.995 },
     };
 
     connect() {
@@ -133,6 +139,10 @@
         this.applied = number;
         this.overlayTarget.hidden = true;
         this.overlayTarget.removeAttribute('src');
+        this.mask = null;
+        if (this.hasPreviewBoxTarget) this.previewBoxTarget.hidden = true;
+        if (this.hasPreviewEmptyTarget) this.previewEmptyTarget.hidden = false;
+        if (this.hasWarningTarget) this.warningTarget.hidden = true;
         this.element.dataset.appliedRequest = String(number);
         this.statusTarget.textContent = this.strings.none;
         return;
@@ -164,8 +174,13 @@
       // Replies may arrive out of order: only a reply newer than the last applied one counts.
       if (reply.request_number <= this.applied) return;
       this.applied = reply.request_number;
-      this.overlayTarget.src = reply.overlay;
+      if (reply.mask) {
+        this.showMask(reply.mask, reply.request_number); // replaces the overlay once decoded
+      } else {
+        this.overlayTarget.src = reply.overlay;
+      }
       this.overlayTarget.hidden = false;
+      this.warn(reply.coverage);
       this.element.dataset.appliedRequest = String(reply.request_number);
       this.element.dataset.coverage = String(reply.coverage);
       const green = this.dots.filter((d) => d.kind === 'green').length;
@@ -173,6 +188,96 @@
         .replace('%(green)s', green)
         .replace('%(red)s', this.dots.length - green)
         .replace('%(share)s', Math.round(reply.coverage * 100));
+    }
+
+    warn(coverage) {
+      if (!this.hasWarningTarget) return;
+      let text = '';
+      if (coverage < this.tinyBelowValue) text = this.strings.warnEmpty;
+      else if (coverage > this.fullAboveValue) text = this.strings.warnFull;
+      this.warningTarget.textContent = text || '';
+      this.warningTarget.hidden = !text;
+    }
+
+    showMask(url, number) {
+      const mask = new Image();
+      mask.onload = () => {
+        if (number !== this.applied) return; // a newer reply came meanwhile
+        this.mask = mask;
+        this.drawOverlay();
+        this.drawPreview();
+        this.element.dataset.previewRequest = String(number);
+      };
+      mask.src = url;
+    }
+
+    maskPixels(width, height) {
+      const canvas = document.createElement('canvas');
+      canvas.width = width;
+      canvas.height = height;
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(this.mask, 0, 0, width, height);
+      return ctx.getImageData(0, 0, width, height);
+    }
+
+    strength() {
+      return this.hasStrengthTarget ? Number(this.strengthTarget.value) / 100 : 0.5;
+    }
+
+    drawOverlay() {
+      if (!this.mask) return;
+      const width = this.mask.naturalWidth;
+      const height = this.mask.naturalHeight;
+      const source = this.maskPixels(width, height).data;
+      const canvas = document.createElement('canvas');
+      canvas.width = width;
+      canvas.height = height;
+      const ctx = canvas.getContext('2d');
+      const out = ctx.createImageData(width, height);
+      const shade = this.strength() * 255;
+      const kept = (x, y) => source[(y * width + x) * 4] >= 128;
+      for (let y = 0; y < height; y += 1) {
+        for (let x = 0; x < width; x += 1) {
+          const i = (y * width + x) * 4;
+          const inside = kept(x, y);
+          // The outline: a kept pixel next to a removed one (or the other way round).
+          const edge = (x > 0 && kept(x - 1, y) !== inside)
+            || (x < width - 1 && kept(x + 1, y) !== inside)
+            || (y > 0 && kept(x, y - 1) !== inside)
+            || (y < height - 1 && kept(x, y + 1) !== inside);
+          if (edge) {
+            out.data.set([255, 214, 0, 255], i); // a bright outline, visible on any photo
+          } else if (!inside) {
+            out.data.set([15, 20, 40, Math.round(shade * (1 - source[i] / 255))], i);
+          }
+        }
+      }
+      ctx.putImageData(out, 0, 0);
+      this.overlayTarget.src = canvas.toDataURL('image/png');
+      this.overlayTarget.hidden = false;
+    }
+
+    drawPreview() {
+      if (!this.mask || !this.hasPreviewTarget) return;
+      const picture = this.imageTarget;
+      const width = this.mask.naturalWidth;
+      const height = this.mask.naturalHeight;
+      const canvas = this.previewTarget;
+      canvas.width = width;
+      canvas.height = height;
+      const ctx = canvas.getContext('2d');
+      ctx.clearRect(0, 0, width, height);
+      ctx.drawImage(picture, 0, 0, width, height);
+      const pixels = ctx.getImageData(0, 0, width, height);
+      const mask = this.maskPixels(width, height).data;
+      for (let i = 3; i < pixels.data.length; i += 4) pixels.data[i] = mask[i - 3];
+      ctx.putImageData(pixels, 0, 0);
+      if (this.hasPreviewBoxTarget) this.previewBoxTarget.hidden = false;
+      if (this.hasPreviewEmptyTarget) this.previewEmptyTarget.hidden = true;
+    }
+
+    restyle() {
+      this.drawOverlay();
     }
 
     showError(message) {

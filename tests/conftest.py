@@ -102,3 +102,14 @@ def committed(django_capture_on_commit_callbacks):
 def run_on_commit(committed):
     """The admin tests' name for ``committed``."""
     return committed
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Every test starts with empty Django caches: Wagtail keeps renditions there by image id, and
+    ids come back after a rollback, so one test's rendition must never answer in the next."""
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+    yield

@@ -61,10 +61,11 @@ _ALPHA_FORMATS = frozenset({"png", "webp", "avif", "heic"})
 
 
 class CutoutNotReady(SourceImageIOError):
-    """The cut-out a ``bgcut-`` rendition needs does not exist yet (or failed).
+    """The cut-out a ``bgcut-`` rendition needs does not exist yet (or failed, or its file is gone).
 
-    A ``SourceImageIOError`` so Wagtail's ``{% image %}`` renders its missing-image placeholder
-    instead of failing the page, and saves no rendition that would outlive the cut-out.
+    The operation catches it and renders the original through the rest of the chain; the
+    ``cutouts_ready`` receiver purges that stand-in when the cut-out lands. A ``SourceImageIOError``
+    so that code calling the helpers directly meets the error Wagtail uses for unreadable files.
     """
 
 

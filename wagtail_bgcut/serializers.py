@@ -2,10 +2,9 @@
 
 A cut-out may not be ready when an API client asks for it, and the answer must still be usable by
 a front end that knows nothing of us: the ORIGINAL as the fallback, with ``"ready": false``, never
-an error object. Wagtail's own ``ImageRenditionField`` cannot give that for a ``bgcut-`` spec:
-``CutoutNotReady`` is a ``SourceImageIOError`` (so ``{% image %}`` shows a placeholder and no
-rendition is saved from the uncut picture), and that field answers ``{"error":
-"SourceImageIOError"}`` for it. Hence two fields:
+an error object. Wagtail's own ``ImageRenditionField`` gives a picture for a ``bgcut-`` spec (the
+operation renders the original while the cut-out is pending) but cannot say which one it is.
+Hence two fields:
 
 * :class:`CutoutField` (``preset``): the cut-out file itself, like ``{% bgcut %}``; works for
   Wagtail images and for any Django ``FieldFile`` (``BackgroundRemovedImageField``'s source).
@@ -110,13 +109,16 @@ class BgcutRenditionField(ImageRenditionField):
         }
 
     def to_representation(self, image: Any) -> dict[str, Any]:
-        try:
-            return self._rendition(image, self.filter_spec, ready=True)
-        except CutoutNotReady:
-            pass
-        except SourceImageIOError:
-            # The original cannot be read; an existing cut-out can still be shown as it is.
-            return cutout_representation(get_cutout(image, self.preset), self.context)
+        # Asked first, not learnt from an exception: while the cut-out is pending the bgcut-
+        # operation renders the original (for {% image %}), which must not be called "ready".
+        if get_cutout(image, self.preset).ready:
+            try:
+                return self._rendition(image, self.filter_spec, ready=True)
+            except CutoutNotReady:
+                pass  # its file vanished since: the original's chain below
+            except SourceImageIOError:
+                # The original cannot be read; an existing cut-out can still be shown as it is.
+                return cutout_representation(get_cutout(image, self.preset), self.context)
         try:
             return self._rendition(image, self.fallback_spec, ready=False)
         except SourceImageIOError:

@@ -13,9 +13,11 @@ and queue come from ``WAGTAIL_BGCUT['TASK_BACKEND']`` and ``['TASK_QUEUE']``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django_tasks import task
 
 from .backends.base import get_backend
@@ -42,8 +44,23 @@ def process_cutouts(cutout_ids: list[int], source: list[str] | None = None) -> l
 
     ``source`` is ``[app_label.Model, pk, field_name]`` of the file the work was asked for, a hint
     for finding the bytes; without it any known file with the same bytes is used.
+
+    Self-healing, on the task backend's own delayed runs (``run_after``): before any call, the
+    job queues a check of its rows for just after its lease would expire (the lease is renewed
+    while the job lives), so if this worker dies another one takes the rows; after the call it
+    queues the automatic retry of transient failures at their ``next_attempt_at``. A backend
+    without ``run_after`` (ImmediateBackend) gets neither: see docs/tasks.md.
     """
-    return process_cutout_ids(cutout_ids, source)
+    ids = [int(i) for i in cutout_ids]
+    claimed: list[int] = []
+
+    def watch(claimed_ids: list[int], lease: datetime) -> None:
+        claimed.extend(claimed_ids)
+        _follow_up(claimed_ids, source, lease + LEASE_MARGIN)
+
+    done = process_cutout_ids(ids, source, on_claimed=watch)
+    _schedule_next(ids, source, retries=bool(claimed))
+    return done
 
 
 @task()
@@ -54,6 +71,51 @@ def retry_cutouts(cutout_ids: list[int]) -> list[int]:
 
 def _configured(t):
     return t.using(backend=bgcut_settings.TASK_BACKEND, queue_name=bgcut_settings.TASK_QUEUE)
+
+
+# How long after a lease expires the dead-worker check runs: enough for clocks a little apart.
+LEASE_MARGIN = timedelta(seconds=2)
+
+
+def can_defer() -> bool:
+    """Whether the configured task backend runs tasks later (``run_after``)."""
+    return bool(_configured(process_cutouts).get_backend().supports_defer)
+
+
+def _follow_up(ids: Sequence[int], source: list[str] | None, when: datetime) -> None:
+    """Queue :func:`process_cutouts` for these rows to run no sooner than ``when``."""
+    if not ids or not can_defer():
+        return
+    when = max(when, timezone.now())
+    _configured(process_cutouts).using(run_after=when).enqueue(sorted(ids), source)
+
+
+def _schedule_next(ids: Sequence[int], source: list[str] | None, *, retries: bool) -> None:
+    """After a run: queue the next look at rows that are not finished yet.
+
+    Rows another worker holds get a check after their (possibly renewed) lease, so the chain of
+    checks lasts exactly as long as a live job. ``retries``: this run made calls, so its transient
+    failures are queued for their ``next_attempt_at``; a run that found nothing to do queues no
+    retry, so checks never multiply.
+    """
+    if not can_defer():
+        return
+    rows = Cutout.objects.filter(pk__in=list(ids))
+    times: list[datetime] = []
+    for row in rows:
+        if row.status == Cutout.Status.PROCESSING and row.lease_expires_at is not None:
+            times.append(row.lease_expires_at + LEASE_MARGIN)
+        elif (
+            retries
+            and row.status == Cutout.Status.FAILED
+            and row.next_attempt_at is not None
+            and row.retryable
+            and not row.may_have_been_charged
+            and row.attempts < bgcut_settings.MAX_ATTEMPTS
+        ):
+            times.append(row.next_attempt_at)
+    if times:
+        _follow_up([r.pk for r in rows], source, min(times))
 
 
 def request_cutouts(

@@ -78,5 +78,10 @@ def test_database_backend_and_worker(make_wagtail_image, dummy_backend):
         )
     assert set(Cutout.objects.values_list("status", flat=True)) == {"done"}
     assert len(dummy_backend.calls) == 1
-    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert DBTaskResult.objects.get(pk=queued.pk).status == "SUCCESSFUL"
+    # Before its call, the job queued a check of its rows for after their lease: the way another
+    # worker takes them over if this one dies. Here it waits, and finds the rows done.
+    (check,) = DBTaskResult.objects.exclude(pk=queued.pk)
+    assert check.status == "READY" and check.run_after is not None
+    assert check.args_kwargs["args"][0] == queued.args_kwargs["args"][0]
     assert image.file.name  # the original is still there

@@ -24,12 +24,13 @@ from ..client import BackgroundCutClient
 from ..conf import bgcut_settings
 from ..exceptions import BackendError, NotFound
 from ..variants import Variant, estimate_credits
-from .base import BackendResult, BaseBackend, Output, UploadRef
+from .base import BackendResult, BaseBackend, CallJournal, Output, UploadRef
 
 
 class BackgroundCutBackend(BaseBackend):
     name = "backgroundcut"
     spends_credits = True
+    keeps_journal = True
 
     def __init__(self, **options: Any):
         super().__init__(**options)
@@ -79,33 +80,27 @@ class BackgroundCutBackend(BaseBackend):
         variants: Sequence[Variant],
         *,
         upload: UploadRef | None = None,
+        journal: CallJournal | None = None,
     ) -> BackendResult:
         client = self.get_client()
+        journal = journal if journal is not None else CallJournal()
         calls = {"upload": 0, "process": 0, "download": 0}
-        if (
-            upload is not None
-            and upload.expires_at is not None
-            and upload.expires_at <= timezone.now()
-        ):
+        now = timezone.now()
+        if upload is not None and upload.expires_at is not None and upload.expires_at <= now:
             upload = None
-        fresh = upload is None
-        if upload is None:
-            upload = self._upload(client, source_bytes)
-            calls["upload"] += 1
-        try:
-            calls["process"] += 1
-            result = client.process_image(upload.unique_filename, list(variants))
-        except NotFound:
-            if fresh:
-                raise
-            # The provider forgot the upload before we expected: upload once more, then retry once.
-            upload = self._upload(client, source_bytes)
-            calls["upload"] += 1
-            calls["process"] += 1
-            result = client.process_image(upload.unique_filename, list(variants))
+        paid = dict(journal.output_urls)
+        if journal.output_urls_expire_at is not None and journal.output_urls_expire_at <= now:
+            paid = {}
+        unpaid = [v for v in variants if v.variant_name not in paid]
+        if unpaid:
+            upload, urls = self._upload_and_process(client, source_bytes, unpaid, upload, journal)
+            calls["upload"] += journal.upload_calls
+            calls["process"] += journal.process_calls
+            paid.update(urls)
         outputs: dict[str, Output] = {}
+        journal.call = "download"
         for variant in variants:
-            url = result.output_urls.get(variant.variant_name)
+            url = paid.get(variant.variant_name)
             if not url:
                 raise BackendError(
                     f"BackgroundCut returned no output for variant {variant.variant_name!r}.",
@@ -127,6 +122,47 @@ class BackgroundCutBackend(BaseBackend):
         return BackendResult(
             outputs=outputs, credits=estimate_credits(variants), upload=upload, calls=calls
         )
+
+    def _upload_and_process(
+        self,
+        client: BackgroundCutClient,
+        source_bytes: bytes,
+        variants: list[Variant],
+        upload: UploadRef | None,
+        journal: CallJournal,
+    ) -> tuple[UploadRef, dict[str, str]]:
+        """Upload (unless a valid handle exists) and process; each answer goes to the journal."""
+        journal.upload_calls = journal.process_calls = 0
+        fresh = upload is None
+        if upload is None:
+            upload = self._journaled_upload(client, source_bytes, journal)
+        try:
+            journal.call = "process-image"
+            journal.process_calls += 1
+            result = client.process_image(upload.unique_filename, variants)
+        except NotFound:
+            if fresh:
+                raise
+            # The provider forgot the upload before we expected: upload once more, then retry once.
+            upload = self._journaled_upload(client, source_bytes, journal)
+            journal.call = "process-image"
+            journal.process_calls += 1
+            result = client.process_image(upload.unique_filename, variants)
+        ttl = bgcut_settings.OUTPUT_URL_REUSE_SECONDS
+        journal.output_urls.update(result.output_urls)
+        journal.output_urls_expire_at = timezone.now() + timedelta(seconds=ttl) if ttl else None
+        journal.changed()  # stored with the rows before any download starts
+        return upload, dict(result.output_urls)
+
+    def _journaled_upload(
+        self, client: BackgroundCutClient, source_bytes: bytes, journal: CallJournal
+    ) -> UploadRef:
+        journal.call = "upload-image"
+        journal.upload_calls += 1
+        upload = self._upload(client, source_bytes)
+        journal.upload = upload
+        journal.changed()
+        return upload
 
     def ai_cut_start(self, source_bytes: bytes) -> Any:
         return self.get_client().ai_cut_initialize(source_bytes)

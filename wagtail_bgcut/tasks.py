@@ -75,6 +75,8 @@ def _configured(t):
 
 # How long after a lease expires the dead-worker check runs: enough for clocks a little apart.
 LEASE_MARGIN = timedelta(seconds=2)
+# Delayed runs are queued this much after the attempt is due: RQ's scheduler counts whole seconds.
+SCHEDULER_SLACK = timedelta(seconds=1)
 
 
 def can_defer() -> bool:
@@ -95,25 +97,27 @@ def _schedule_next(ids: Sequence[int], source: list[str] | None, *, retries: boo
 
     Rows another worker holds get a check after their (possibly renewed) lease, so the chain of
     checks lasts exactly as long as a live job. ``retries``: this run made calls, so its transient
-    failures are queued for their ``next_attempt_at``; a run that found nothing to do queues no
-    retry, so checks never multiply.
+    failures are queued for their ``next_attempt_at``. A run that found nothing to do queues a
+    retry only for rows whose attempt is still ahead (an engine that runs delayed jobs a little
+    early, as RQ's one-second scheduler can); checks never multiply beyond that.
     """
     if not can_defer():
         return
+    now = timezone.now()
     rows = Cutout.objects.filter(pk__in=list(ids))
     times: list[datetime] = []
     for row in rows:
         if row.status == Cutout.Status.PROCESSING and row.lease_expires_at is not None:
             times.append(row.lease_expires_at + LEASE_MARGIN)
         elif (
-            retries
-            and row.status == Cutout.Status.FAILED
+            row.status == Cutout.Status.FAILED
             and row.next_attempt_at is not None
+            and (retries or row.next_attempt_at > now)
             and row.retryable
             and not row.may_have_been_charged
             and row.attempts < bgcut_settings.MAX_ATTEMPTS
         ):
-            times.append(row.next_attempt_at)
+            times.append(row.next_attempt_at + SCHEDULER_SLACK)
     if times:
         _follow_up([r.pk for r in rows], source, min(times))
 

@@ -147,7 +147,10 @@ def keep_leases(claims: Sequence[Claim]) -> Iterator[None]:
     A live job never loses its rows however long its calls take (retries, rate-limit waits),
     while a killed worker stops renewing, so its rows are free again one lease after its death.
     """
-    if not claims:
+    if not claims or connection.in_atomic_block:
+        # Inside a transaction (a render under ATOMIC_REQUESTS) the claim is not visible to any
+        # other worker before the commit, and the rows are locked by it: renewing from another
+        # connection would wait for this very transaction.
         yield
         return
     stop = threading.Event()

@@ -88,3 +88,27 @@ def test_plain_http_to_a_remote_host_warns_w001():
 def test_missing_local_model_file_is_e007(tmp_path):
     with bgcut(LOCAL_MODEL=str(tmp_path / "missing.onnx")):
         assert "wagtail_bgcut.E007" in run_checks()
+
+
+# -- Workers and recovery --
+
+
+def test_w020_warns_when_workers_count_the_rate_limit_per_process(settings):
+    from wagtail_bgcut.checks import check_shared_rate_limit
+
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "TASK_BACKEND": "db"}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert [m.id for m in check_shared_rate_limit()] == ["wagtail_bgcut.W020"]
+    # A shared cache, or work done in the web process itself: nothing to say.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/11",
+        }
+    }
+    assert check_shared_rate_limit() == []
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "TASK_BACKEND": "default"}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert check_shared_rate_limit() == []
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "RATE_LIMIT_CACHE": "nope"}
+    assert [m.id for m in check_shared_rate_limit()] == ["wagtail_bgcut.E020"]

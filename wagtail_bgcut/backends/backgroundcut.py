@@ -23,6 +23,7 @@ from ..api_facts import CONTENT_TYPES
 from ..client import BackgroundCutClient
 from ..conf import bgcut_settings
 from ..exceptions import BackendError, NotFound
+from ..rate_limits import site_rate_limiter
 from ..variants import Variant, estimate_credits
 from .base import BackendResult, BaseBackend, CallJournal, Output, UploadRef
 
@@ -53,6 +54,13 @@ class BackgroundCutBackend(BaseBackend):
             timeout = bgcut_settings.TIMEOUT
             if isinstance(timeout, list):
                 timeout = tuple(timeout)
+            rate = bgcut_settings.RATE_LIMIT
+            # One limit for all processes of the site, kept in RATE_LIMIT_CACHE (rate_limits.py).
+            limiter = (
+                site_rate_limiter(api_key, rate, bgcut_settings.RATE_LIMIT_MAX)
+                if rate is not None
+                else None
+            )
             client = BackgroundCutClient(
                 api_key,
                 api_base=bgcut_settings.API_BASE,
@@ -62,6 +70,7 @@ class BackgroundCutBackend(BaseBackend):
                 max_retry_time=bgcut_settings.MAX_RETRY_TIME,
                 rate_limit=bgcut_settings.RATE_LIMIT,
                 rate_limit_max=bgcut_settings.RATE_LIMIT_MAX,
+                rate_limiter=limiter,
                 download_hosts=list(bgcut_settings.DOWNLOAD_HOSTS),
                 max_download_bytes=bgcut_settings.MAX_DOWNLOAD_BYTES,
             )

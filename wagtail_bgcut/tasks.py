@@ -12,6 +12,7 @@ and queue come from ``WAGTAIL_BGCUT['TASK_BACKEND']`` and ``['TASK_QUEUE']``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,8 @@ from .pipeline.cleanup import rehash_source
 from .pipeline.processing import preset_names
 from .pipeline.source_bytes import source_ref
 from .source_hashes import hash_source, source_fieldfile
+
+logger = logging.getLogger("wagtail_bgcut")
 
 __all__ = [
     "enqueue_cutouts",
@@ -86,10 +89,15 @@ def can_defer() -> bool:
 
 def _follow_up(ids: Sequence[int], source: list[str] | None, when: datetime) -> None:
     """Queue :func:`process_cutouts` for these rows to run no sooner than ``when``."""
-    if not ids or not can_defer():
-        return
-    when = max(when, timezone.now())
-    _configured(process_cutouts).using(run_after=when).enqueue(sorted(ids), source)
+    try:
+        if not ids or not can_defer():
+            return
+        when = max(when, timezone.now())
+        _configured(process_cutouts).using(run_after=when).enqueue(sorted(ids), source)
+    except Exception:
+        # The work itself must not fail for it: without the check, a render, a save or
+        # `bgcut_process --recover` still finds the rows (docs/tasks.md).
+        logger.exception("wagtail_bgcut: could not queue the follow-up check of %s", list(ids))
 
 
 def _schedule_next(ids: Sequence[int], source: list[str] | None, *, retries: bool) -> None:

@@ -163,10 +163,6 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.conf import settings
 
-    from tests.factories import ImageBytesFactory, WagtailImageFactory, root_collection
-    from wagtail_bgcut.models import Cutout
-    from wagtail_bgcut.presets import get_preset
-
     if use_redis:
         import redis
 
@@ -193,8 +189,30 @@ def main(argv: list[str] | None = None) -> int:
         return process
 
     kinds = ["db", "db", "rq" if use_redis else "db"]
-    for kind in kinds:
-        start(kind)
+    try:
+        for kind in kinds:
+            start(kind)
+        return _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
+    finally:
+        for _, process in workers:
+            if process.poll() is None:
+                kill(process)
+        server.stop()
+        if use_pg:
+            from django.db import connections
+
+            connections.close_all()
+            import psycopg
+
+            dsn = "host=127.0.0.1 user=postgres dbname=postgres"
+            with psycopg.connect(dsn, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs) -> int:
+    from tests.factories import ImageBytesFactory, WagtailImageFactory, root_collection
+    from wagtail_bgcut.models import Cutout
+    from wagtail_bgcut.presets import get_preset
 
     site = dict(settings.WAGTAIL_BGCUT)  # the test presets plus ``bgcut``, as the workers see it
     root_collection()
@@ -239,19 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     stuck = Cutout.objects.filter(status="processing").count()
     failed = list(Cutout.objects.filter(status="failed").values_list("error", flat=True))
     throughput = len(limited) / busy_minutes / args.rate
-
-    for _, process in workers:
-        if process.poll() is None:
-            kill(process)
-    server.stop()
-    if use_pg:
-        from django.db import connections
-
-        connections.close_all()
-        import psycopg
-
-        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
     faults = sum(1 for r in requests if r.fault and r.fault != "latency")
     limiter_429 = sum(1 for r in limited if r.status == 429 and not r.fault)

@@ -159,12 +159,17 @@ def enqueue_cutouts(cutout_ids: Sequence[int], source: list[str] | None = None) 
     """Queue :func:`process_cutouts` once the current transaction commits.
 
     Enqueuing after the commit means a worker never looks for rows that are not visible yet, and a
-    rolled-back save queues nothing.
+    rolled-back save queues nothing. Where the backend runs tasks later, a check of the same rows
+    is queued for one lease ahead too: a worker that dies after taking the job but before taking
+    the rows (the engine may then never run the job again) leaves them pending, and the check
+    takes them.
     """
     ids = [int(i) for i in cutout_ids]
 
     def enqueue() -> None:
         _configured(process_cutouts).enqueue(ids, source)
+        lease = timedelta(seconds=bgcut_settings.LEASE_SECONDS)
+        _follow_up(ids, source, timezone.now() + lease + LEASE_MARGIN)
 
     transaction.on_commit(enqueue, robust=True)
 

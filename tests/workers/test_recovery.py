@@ -107,7 +107,7 @@ def test_a_permanent_failure_is_not_retried(
     bgcut_server, start_worker, engine_settings, make_wagtail_image
 ):
     bgcut_server.inject(422, path=PROCESS, times=1, detail="bad variant")
-    with engine_settings("db", AUTO_PROCESS=["full"]):
+    with engine_settings("db", AUTO_PROCESS=["full"], LEASE_SECONDS=1):
         worker = start_worker("db", RETRY_BACKOFF=0.5, LEASE_SECONDS=1, TASK_BACKEND="db")
         make_wagtail_image(ImageBytesFactory(seed=303))
         row = wait_for(lambda: (r := _row()).status == "failed" and r, 60, "the failure", [worker])

@@ -115,6 +115,7 @@ class Claim:
     cutout: Cutout
     lease: datetime
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    released: bool = False  # the row was finished (done or failed): nothing left to renew
 
     @property
     def mine(self):
@@ -126,11 +127,16 @@ class Claim:
     def update(self, **values) -> int:
         """Write to the row if this claim still holds it; the number of rows written (0 or 1)."""
         with self._lock:
-            return self.mine.update(**values)
+            updated = self.mine.update(**values)
+            if updated and values.get("status", Status.PROCESSING) != Status.PROCESSING:
+                self.released = True
+            return updated
 
     def renew(self) -> bool:
         """Push the lease ``LEASE_SECONDS`` into the future; False when it was lost already."""
         with self._lock:
+            if self.released:
+                return True
             lease = timezone.now() + timedelta(seconds=bgcut_settings.LEASE_SECONDS)
             if lease <= self.lease:
                 return True

@@ -130,18 +130,26 @@ def test_a_permanent_failure_is_not_retried(
 def test_a_long_live_job_keeps_its_lease(
     bgcut_server, start_worker, engine_settings, make_wagtail_image
 ):
-    # The process call takes 6 s, three leases: a second worker runs the follow-up checks
+    from django_tasks_db.models import DBTaskResult
+
+    # The process call takes 10 s, five leases: a second worker runs the follow-up checks
     # meanwhile and must find the lease renewed each time.
-    bgcut_server.inject(latency=6, path=PROCESS, times=1)
+    bgcut_server.inject(latency=10, path=PROCESS, times=1)
     worker_settings = {"LEASE_SECONDS": 2, "TASK_BACKEND": "db"}
-    with engine_settings("db", AUTO_PROCESS=["full"]):
+    with engine_settings("db", AUTO_PROCESS=["full"], LEASE_SECONDS=2):
         workers = [start_worker("db", **worker_settings), start_worker("db", **worker_settings)]
         make_wagtail_image(ImageBytesFactory(seed=304))
+        # While the job still runs, a check has run on the other worker and left the row alone.
+        wait_for(
+            lambda: (
+                DBTaskResult.objects.filter(status="SUCCESSFUL").exists()
+                and _row().status == "processing"
+            ),
+            60,
+            "a follow-up check during the job",
+            workers,
+        )
         row = wait_for(lambda: (r := _row()).status == "done" and r, 90, "the long job", workers)
-        from django_tasks_db.models import DBTaskResult
-
-        # The other worker did run follow-up checks during the job (and left the row alone).
-        assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() >= 2
     assert row.attempts == 1
     assert len(_calls(bgcut_server, PROCESS)) == 1
     assert len(bgcut_server.ledger) == 1

@@ -1,5 +1,6 @@
 """Test settings: a small Wagtail project on SQLite, or PostgreSQL with BGCUT_TEST_DB=postgres."""
 
+import json
 import os
 import tempfile
 
@@ -34,7 +35,17 @@ else:
         }
     }
 
-INSTALLED_APPS = ["wagtail_bgcut", "tests.testapp", "django_tasks_db", *wagtail_project.APPS]
+# A worker process started by a test (tests/workers/) joins that test's database and media folder.
+if os.environ.get("BGCUT_WORKER_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["BGCUT_WORKER_DB_NAME"]
+
+INSTALLED_APPS = [
+    "wagtail_bgcut",
+    "tests.testapp",
+    "django_tasks_db",
+    "django_rq",
+    *wagtail_project.APPS,
+]
 # Integrations (tests/ecosystem): a page type with API v2 fields and a StreamField block.
 INSTALLED_APPS += ["tests.ecosystem", "wagtail.api.v2", "rest_framework"]
 
@@ -62,7 +73,9 @@ TEMPLATES = [
     }
 ]
 
-MEDIA_ROOT = tempfile.mkdtemp(prefix="bgcut-test-media-")
+MEDIA_ROOT = os.environ.get("BGCUT_WORKER_MEDIA_ROOT") or tempfile.mkdtemp(
+    prefix="bgcut-test-media-"
+)
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 STORAGES = wagtail_project.STORAGES
@@ -74,6 +87,15 @@ WAGTAILADMIN_BASE_URL = "http://testserver"
 TASKS = {
     "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
     "db": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"},
+    # RQ on the machine's Redis (django-tasks-rq); tests/workers/ run `rqworker` against it.
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["bgcut-tests"]},
+}
+# Redis for RQ and the shared rate limiter's cache: DB 11 unless BGCUT_REDIS_URL says otherwise.
+REDIS_URL = os.environ.get("BGCUT_REDIS_URL", "redis://127.0.0.1:6379/11")
+RQ_QUEUES = {"bgcut-tests": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
 }
 
 # No API key: the offline local engine, as a new user gets it.
@@ -84,3 +106,12 @@ WAGTAIL_BGCUT = {
     },
     "AUTO_PROCESS": [],
 }
+# Settings a test hands to the worker processes it starts (emulator address, lease, backoff...).
+WAGTAIL_BGCUT.update(json.loads(os.environ.get("BGCUT_WORKER_SETTINGS") or "{}"))
+if os.environ.get("BGCUT_WORKER_SETTINGS"):
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"console": {"class": "logging.StreamHandler"}},
+        "loggers": {"wagtail_bgcut": {"handlers": ["console"], "level": "INFO"}},
+    }

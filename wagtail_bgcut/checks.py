@@ -293,3 +293,53 @@ def check_direct_upload_limits(app_configs=None, **kwargs):
                 )
             )
     return errors
+
+
+# -- Workers and recovery (wagtail_bgcut.E020-E029 / W020-W029) --
+
+PROCESS_LOCAL_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+IN_PROCESS_TASK_BACKENDS = {
+    "django_tasks.backends.immediate.ImmediateBackend",
+    "django_tasks.backends.dummy.DummyBackend",
+}
+
+
+@register(Tags.compatibility)
+def check_shared_rate_limit(app_configs=None, **kwargs):
+    """A worker backend runs jobs in other processes: their rate limit must be shared."""
+    alias = bgcut_settings.RATE_LIMIT_CACHE
+    if bgcut_settings.RATE_LIMIT is None:
+        return []
+    caches = getattr(settings, "CACHES", {}) or {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+    if alias and alias not in caches:
+        return [
+            Error(
+                f"WAGTAIL_BGCUT['RATE_LIMIT_CACHE'] is {alias!r}, which is not an alias in CACHES.",
+                hint=f"Use one of: {', '.join(caches)}; or None to limit each process alone.",
+                id="wagtail_bgcut.E020",
+            )
+        ]
+    task_backend = (getattr(settings, "TASKS", {}) or {}).get(bgcut_settings.TASK_BACKEND, {})
+    if task_backend.get("BACKEND") in IN_PROCESS_TASK_BACKENDS or not task_backend:
+        return []
+    if not alias or caches[alias].get("BACKEND") in PROCESS_LOCAL_CACHES:
+        return [
+            Warning(
+                "Cut-outs are made by worker processes, but the BackgroundCut rate limit is "
+                "counted per process"
+                + (f" (the cache {alias!r} is process-local)." if alias else "."),
+                hint="Point WAGTAIL_BGCUT['RATE_LIMIT_CACHE'] at a cache all processes share "
+                "(Redis, Memcached), or several workers will exceed the account's rate and "
+                "meet 429s.",
+                id="wagtail_bgcut.W020",
+            )
+        ]
+    return []
+
+
+# -- end of workers and recovery --

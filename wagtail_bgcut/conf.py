@@ -116,6 +116,14 @@ DEFAULTS: dict[str, Any] = {
     # Seconds an uploaded source's unique_filename is reused for more variants before uploading it
     # again (the API does not say; an earlier 404 triggers one re-upload anyway). 0: never reuse.
     "UPLOAD_REUSE_SECONDS": 3600,
+    # -- Workers and recovery (docs/tasks.md) --
+    # Seconds before the first automatic retry of a transient failure; doubled for each further
+    # attempt (with jitter), never sooner than the API's Retry-After.
+    "RETRY_BACKOFF": 30,
+    # Django cache alias holding the rate limiter's state, so all processes of a site share one
+    # limit for the key. None: each process limits itself (only right with a single process).
+    "RATE_LIMIT_CACHE": "default",
+    # -- end of workers and recovery --
     # Direct browser uploads (docs/direct-upload.md). Dotted path of a callable(request) -> bool
     # deciding who may get an upload token and finalize; the default allows signed-in users.
     "DIRECT_UPLOAD_PERMISSION": "wagtail_bgcut.direct_upload.permissions.is_authenticated",

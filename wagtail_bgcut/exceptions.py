@@ -79,10 +79,13 @@ class BgcutError(Exception):
 
     ``retryable`` answers "may trying the same thing again later succeed?", so a caller can tell
     a passing outage from input that will fail forever. ``detail`` is text safe to show a user: it
-    never holds the API key.
+    never holds the API key. ``may_have_been_charged`` is True when a paid call may have reached
+    the provider before it failed (a 504, a reset or read timeout after the request was sent): the
+    pipeline then never retries by itself, since a retry could be paid for twice.
     """
 
     retryable: bool = False
+    may_have_been_charged: bool = False
     detail: str = ""
 
     def __init__(self, *args: object, detail: str | None = None) -> None:

@@ -132,6 +132,16 @@ class Cutout(models.Model):
     unique_filename = models.CharField(max_length=200, blank=True)
     unique_filename_expires_at = models.DateTimeField(null=True, blank=True)
 
+    # Paid-for result URL of this row's variant, kept (before any download) until it expires: a
+    # failed download is retried from it, never by processing (and paying) again.
+    output_url = models.TextField(blank=True)
+    output_url_expires_at = models.DateTimeField(null=True, blank=True)
+    # The last failure: which call failed, whether it may have been charged (then no automatic
+    # retry: a person decides), and when the next automatic attempt is due (None: none is).
+    failed_call = models.CharField(max_length=40, blank=True)
+    may_have_been_charged = models.BooleanField(default=False)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
     # A worker holds the row while processing; an expired lease means the worker died and the row
     # may be taken again, so nothing stays "processing" forever.
     lease_expires_at = models.DateTimeField(null=True, blank=True)

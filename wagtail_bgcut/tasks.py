@@ -12,10 +12,13 @@ and queue come from ``WAGTAIL_BGCUT['TASK_BACKEND']`` and ``['TASK_QUEUE']``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django_tasks import task
 
 from .backends.base import get_backend
@@ -26,6 +29,8 @@ from .pipeline.cleanup import rehash_source
 from .pipeline.processing import preset_names
 from .pipeline.source_bytes import source_ref
 from .source_hashes import hash_source, source_fieldfile
+
+logger = logging.getLogger("wagtail_bgcut")
 
 __all__ = [
     "enqueue_cutouts",
@@ -43,8 +48,23 @@ def process_cutouts(cutout_ids: list[int], source: list[str] | None = None) -> l
 
     ``source`` is ``[app_label.Model, pk, field_name]`` of the file the work was asked for, a hint
     for finding the bytes; without it any known file with the same bytes is used.
+
+    Self-healing, on the task backend's own delayed runs (``run_after``): before any call, the
+    job queues a check of its rows for just after its lease would expire (the lease is renewed
+    while the job lives), so if this worker dies another one takes the rows; after the call it
+    queues the automatic retry of transient failures at their ``next_attempt_at``. A backend
+    without ``run_after`` (ImmediateBackend) gets neither: see docs/tasks.md.
     """
-    return process_cutout_ids(cutout_ids, source)
+    ids = [int(i) for i in cutout_ids]
+    claimed: list[int] = []
+
+    def watch(claimed_ids: list[int], lease: datetime) -> None:
+        claimed.extend(claimed_ids)
+        _follow_up(claimed_ids, source, lease + LEASE_MARGIN)
+
+    done = process_cutout_ids(ids, source, on_claimed=watch)
+    _schedule_next(ids, source, retries=bool(claimed))
+    return done
 
 
 @task()
@@ -55,6 +75,60 @@ def retry_cutouts(cutout_ids: list[int]) -> list[int]:
 
 def _configured(t):
     return t.using(backend=bgcut_settings.TASK_BACKEND, queue_name=bgcut_settings.TASK_QUEUE)
+
+
+# How long after a lease expires the dead-worker check runs: enough for clocks a little apart.
+LEASE_MARGIN = timedelta(seconds=2)
+# Delayed runs are queued this much after the attempt is due: RQ's scheduler counts whole seconds.
+SCHEDULER_SLACK = timedelta(seconds=1)
+
+
+def can_defer() -> bool:
+    """Whether the configured task backend runs tasks later (``run_after``)."""
+    return bool(_configured(process_cutouts).get_backend().supports_defer)
+
+
+def _follow_up(ids: Sequence[int], source: list[str] | None, when: datetime) -> None:
+    """Queue :func:`process_cutouts` for these rows to run no sooner than ``when``."""
+    try:
+        if not ids or not can_defer():
+            return
+        when = max(when, timezone.now())
+        _configured(process_cutouts).using(run_after=when).enqueue(sorted(ids), source)
+    except Exception:
+        # The work itself must not fail for it: without the check, a render, a save or
+        # `bgcut_process --recover` still finds the rows (docs/tasks.md).
+        logger.exception("wagtail_bgcut: could not queue the follow-up check of %s", list(ids))
+
+
+def _schedule_next(ids: Sequence[int], source: list[str] | None, *, retries: bool) -> None:
+    """After a run: queue the next look at rows that are not finished yet.
+
+    Rows another worker holds get a check after their (possibly renewed) lease, so the chain of
+    checks lasts exactly as long as a live job. ``retries``: this run made calls, so its transient
+    failures are queued for their ``next_attempt_at``. A run that found nothing to do queues a
+    retry only for rows whose attempt is still ahead (an engine that runs delayed jobs a little
+    early, as RQ's one-second scheduler can); checks never multiply beyond that.
+    """
+    if not can_defer():
+        return
+    now = timezone.now()
+    rows = Cutout.objects.filter(pk__in=list(ids))
+    times: list[datetime] = []
+    for row in rows:
+        if row.status == Cutout.Status.PROCESSING and row.lease_expires_at is not None:
+            times.append(row.lease_expires_at + LEASE_MARGIN)
+        elif (
+            row.status == Cutout.Status.FAILED
+            and row.next_attempt_at is not None
+            and (retries or row.next_attempt_at > now)
+            and row.retryable
+            and not row.may_have_been_charged
+            and row.attempts < bgcut_settings.MAX_ATTEMPTS
+        ):
+            times.append(row.next_attempt_at + SCHEDULER_SLACK)
+    if times:
+        _follow_up([r.pk for r in rows], source, min(times))
 
 
 def request_cutouts(
@@ -86,12 +160,17 @@ def enqueue_cutouts(cutout_ids: Sequence[int], source: list[str] | None = None) 
     """Queue :func:`process_cutouts` once the current transaction commits.
 
     Enqueuing after the commit means a worker never looks for rows that are not visible yet, and a
-    rolled-back save queues nothing.
+    rolled-back save queues nothing. Where the backend runs tasks later, a check of the same rows
+    is queued for one lease ahead too: a worker that dies after taking the job but before taking
+    the rows (the engine may then never run the job again) leaves them pending, and the check
+    takes them.
     """
     ids = [int(i) for i in cutout_ids]
 
     def enqueue() -> None:
         _configured(process_cutouts).enqueue(ids, source)
+        lease = timedelta(seconds=bgcut_settings.LEASE_SECONDS)
+        _follow_up(ids, source, timezone.now() + lease + LEASE_MARGIN)
 
     transaction.on_commit(enqueue, robust=True)
 

@@ -9,6 +9,7 @@ from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 
 from tests.factories import CollectionFactory, ImageBytesFactory
+from wagtail_bgcut import pipeline
 from wagtail_bgcut.models import Cutout, SourceFile
 
 from .conftest import bgcut_settings
@@ -91,14 +92,48 @@ def test_failed_are_retried_with_failed_flag(bgcut_server, three_images):
     output = run("bgcut_process", "--preset", "full", "--yes")
     assert "Finished: 1 cut-out(s) ready, 2 failed." in output
     assert "InsufficientCredits (402)" in output
-    assert "bgcut_process --failed" in output
+    assert "bgcut_process --recover" in output and "--include-permanent" in output
     bgcut_server.set_credits(100)
+    # A 402 needs a person (credits), so a plain --recover leaves those rows alone...
+    assert "0 cut-out(s) to make" in run("bgcut_process", "--recover", "--dry-run")
     output = run("bgcut_process", "--failed", "--dry-run")
     assert "2 cut-out(s) to make" in output and "estimated 2 credit(s)" in output
     output = run("bgcut_process", "--failed", "--yes")
     assert "Finished: 2 cut-out(s) ready, 0 failed." in output
     assert Cutout.objects.filter(status="done").count() == 3
     assert len(bgcut_server.ledger) == 3
+
+
+def test_recover_takes_stuck_rows_and_charged_rows_only_when_asked(
+    dummy_backend, make_wagtail_image
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stuck, charged, live = (
+        pipeline.process_now(make_wagtail_image(ImageBytesFactory(seed=s)), ["full"])[0]
+        for s in (401, 402, 403)
+    )
+    past = timezone.now() - timedelta(seconds=5)
+    # A worker died holding this one (lease over), this one's call may have been paid for, and
+    # a live worker still holds the third.
+    Cutout.objects.filter(pk=stuck.pk).update(status="processing", lease_expires_at=past, file="")
+    Cutout.objects.filter(pk=charged.pk).update(
+        status="failed", retryable=False, may_have_been_charged=True, file=""
+    )
+    Cutout.objects.filter(pk=live.pk).update(
+        status="processing", lease_expires_at=timezone.now() + timedelta(minutes=5), file=""
+    )
+    dummy_backend.reset()
+    output = run("bgcut_process", "--recover", "--yes")
+    assert "Finished: 1 cut-out(s) ready, 0 failed." in output
+    assert Cutout.objects.get(pk=stuck.pk).ready
+    assert Cutout.objects.get(pk=charged.pk).status == "failed"
+    assert Cutout.objects.get(pk=live.pk).status == "processing"  # never taken from a live job
+    output = run("bgcut_process", "--recover", "--include-charged", "--yes")
+    assert Cutout.objects.get(pk=charged.pk).ready
+    assert len(dummy_backend.calls) == 2
 
 
 def test_collection_filter(dummy_backend, make_wagtail_image):

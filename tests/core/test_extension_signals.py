@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.utils import timezone
 
 from tests.factories import ImageBytesFactory
 from wagtail_bgcut import pipeline
@@ -77,9 +78,11 @@ def test_a_permanent_failure_is_announced_and_waits_for_a_manual_retry(
     dummy_backend.fail_next(BackendError("UnsupportedImage: the file is truncated."))
     (row,) = pipeline.process_now(image, ["full"])
     assert row.status == Cutout.Status.FAILED and not row.retryable
-    assert [(name, kw["retryable"], kw["reason"]) for name, kw in heard] == [
-        ("failed", False, "UnsupportedImage: the file is truncated.")
-    ]
+    assert [(name, kw["retryable"]) for name, kw in heard] == [("failed", False)]
+    # The reason names the cause and says it will not be retried by itself, and how to retry.
+    reason = heard[0][1]["reason"]
+    assert reason.startswith("UnsupportedImage: the file is truncated. Not retried")
+    assert reason == row.error and row.next_attempt_at is None
     assert heard[0][1]["cutout"].pk == row.pk
     # A later save or render does not spend another attempt on a cause that cannot go away...
     pipeline.process_now(image, ["full"])
@@ -98,6 +101,12 @@ def test_a_transient_failure_is_announced_as_retryable_and_retried(
     (row,) = pipeline.process_now(image, ["full"])
     assert row.status == Cutout.Status.FAILED and row.retryable
     assert [(name, kw["retryable"]) for name, kw in heard] == [("failed", True)]
+    assert "Retried automatically after" in row.error and "attempt 2 of 3" in row.error
+    # Not before its backoff: a render or save right away leaves the row alone...
+    (row,) = pipeline.process_now(image, ["full"])
+    assert row.status == Cutout.Status.FAILED and len(dummy_backend.calls) == 1
+    # ...once the backoff has passed, the next one retries it.
+    Cutout.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     (row,) = pipeline.process_now(image, ["full"])
     assert row.ready
     assert [name for name, _ in heard] == ["failed", "ready"]

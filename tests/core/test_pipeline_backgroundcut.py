@@ -92,7 +92,9 @@ def test_insufficient_credits_fails_with_reason_and_retry_works(bgcut_server, ma
     image = make_wagtail_image(ImageBytesFactory(seed=25))
     (row,) = pipeline.process_now(image, ["thumbnail"])  # 1.5 credits needed, 1 left
     assert row.status == Cutout.Status.FAILED
-    assert row.error.startswith("InsufficientCredits (402)")
+    # Which call failed, that it cost nothing, and that only a person's retry helps.
+    assert row.error.startswith("process-image failed: InsufficientCredits (402)")
+    assert "Not charged. Not retried" in row.error and row.next_attempt_at is None
     assert bgcut_server.api_key not in row.error
     assert row.attempts == 1 and not row.file
     assert bgcut_server.ledger == []
@@ -120,7 +122,7 @@ def test_api_key_never_in_stored_errors(bgcut_server, make_wagtail_image):
     with bgcut_settings(API_KEY="wrong-key-123456"):
         (row,) = pipeline.process_now(image, ["full"])
         assert row.status == Cutout.Status.FAILED
-        assert row.error.startswith("AuthenticationFailed (401)")
+        assert row.error.startswith("upload-image failed: AuthenticationFailed (401)")
         assert "wrong-key-123456" not in row.error
     assert settings.WAGTAIL_BGCUT["API_KEY"] not in row.error
 
@@ -130,5 +132,5 @@ def test_corrupt_source_fails_before_any_credit_is_spent(bgcut_server, committed
         ProductFactory(name="broken", data=b"\xff\xd8\xff garbage", filename="broken.jpg")
     rows = list(Cutout.objects.all())
     assert rows and {r.status for r in rows} == {"failed"}
-    assert all(r.error.startswith("UnsupportedImage: ") for r in rows)
+    assert all("UnsupportedImage: " in r.error and "Not retried" in r.error for r in rows)
     assert bgcut_server.requests == []  # refused before anything was sent

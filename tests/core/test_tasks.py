@@ -58,8 +58,14 @@ def test_database_backend_and_worker(make_wagtail_image, dummy_backend):
     with bgcut_settings(BACKEND="dummy", TASK_BACKEND="db", AUTO_PROCESS=["full", "thumbnail"]):
         image = make_wagtail_image(ImageBytesFactory(seed=63))
         # Queued in the database, not run: the web process never waits for the backend.
-        assert DBTaskResult.objects.count() == 1
-        queued = DBTaskResult.objects.get()
+        # The job, and a check of its rows one lease later (in case a worker dies holding it).
+        assert DBTaskResult.objects.count() == 2
+        queued, request_check = sorted(
+            DBTaskResult.objects.all(), key=lambda r: r.task_result.task.run_after is not None
+        )
+        assert queued.task_result.task.run_after is None
+        assert request_check.task_result.task.run_after is not None
+        assert request_check.args_kwargs["args"][0] == queued.args_kwargs["args"][0]
         assert queued.args_kwargs["args"][0] == sorted(Cutout.objects.values_list("pk", flat=True))
         assert set(Cutout.objects.values_list("status", flat=True)) == {"pending"}
         assert dummy_backend.calls == []
@@ -78,5 +84,10 @@ def test_database_backend_and_worker(make_wagtail_image, dummy_backend):
         )
     assert set(Cutout.objects.values_list("status", flat=True)) == {"done"}
     assert len(dummy_backend.calls) == 1
-    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert DBTaskResult.objects.get(pk=queued.pk).status == "SUCCESSFUL"
+    # Before its call, the job queued a check of its rows for after their lease: the way another
+    # worker takes them over if this one dies. Here it waits, and finds the rows done.
+    (check,) = DBTaskResult.objects.exclude(pk__in=[queued.pk, request_check.pk])
+    assert check.status == "READY" and check.task_result.task.run_after is not None
+    assert check.args_kwargs["args"][0] == queued.args_kwargs["args"][0]
     assert image.file.name  # the original is still there

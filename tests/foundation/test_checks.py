@@ -143,3 +143,27 @@ def test_a_preset_naming_its_variant_otherwise_is_e003_at_start_up():
     # look for "thumb" after the charge.
     with bgcut(PRESETS={"thumb": {"variant_name": "small", "format": "webp"}}, AUTO_PROCESS=[]):
         assert "wagtail_bgcut.E003" in run_checks()
+
+
+# -- Workers and recovery --
+
+
+def test_w020_warns_when_workers_count_the_rate_limit_per_process(settings):
+    from wagtail_bgcut.checks import check_shared_rate_limit
+
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "TASK_BACKEND": "db"}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert [m.id for m in check_shared_rate_limit()] == ["wagtail_bgcut.W020"]
+    # A shared cache, or work done in the web process itself: nothing to say.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/11",
+        }
+    }
+    assert check_shared_rate_limit() == []
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "TASK_BACKEND": "default"}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert check_shared_rate_limit() == []
+    settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "RATE_LIMIT_CACHE": "nope"}
+    assert [m.id for m in check_shared_rate_limit()] == ["wagtail_bgcut.E020"]

@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ),
     ("settings", ["conf", "presets", "checks"]),
     ("data", ["models", "migrations", "signals", "source_hashes", "source_fields", "budget"]),
-    ("engines", ["backends"]),
+    ("engines", ["backends", "rate_limits"]),
     ("pipeline", ["pipeline"]),
     ("scheduling and lookups", ["tasks", "file_changes", "cutouts", "api", "sources"]),
     ("Django integration", ["fields", "templatetags", "widgets", "admin"]),

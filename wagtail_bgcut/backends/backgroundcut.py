@@ -25,8 +25,9 @@ from ..client import BackgroundCutClient
 from ..client.exceptions import BackgroundCutError
 from ..conf import bgcut_settings
 from ..exceptions import BackendError, NotFound
+from ..rate_limits import site_rate_limiter
 from ..variants import Variant, estimate_credits
-from .base import BackendResult, BaseBackend, Output, UploadRef
+from .base import BackendResult, BaseBackend, CallJournal, Output, UploadRef
 
 __all__ = ["BackgroundCutBackend", "OutputsExpired", "OutputsNotDownloaded", "PaidOutputs"]
 
@@ -64,6 +65,8 @@ class BackgroundCutBackend(BaseBackend):
     spends_credits = True
     #: Page 04: Bearer ``ai-cut/initialize`` "Cost 1 credit" (segment calls are free).
     ai_cut_credits = 1.0
+    #: The pipeline hands ``process`` a CallJournal and stores what it reports on the rows.
+    keeps_journal = True
 
     def __init__(self, **options: Any):
         super().__init__(**options)
@@ -86,6 +89,13 @@ class BackgroundCutBackend(BaseBackend):
             timeout = bgcut_settings.TIMEOUT
             if isinstance(timeout, list):
                 timeout = tuple(timeout)
+            rate = bgcut_settings.RATE_LIMIT
+            # One limit for all processes of the site, kept in RATE_LIMIT_CACHE (rate_limits.py).
+            limiter = (
+                site_rate_limiter(api_key, rate, bgcut_settings.RATE_LIMIT_MAX)
+                if rate is not None
+                else None
+            )
             client = BackgroundCutClient(  # the money settings: docs/client.md
                 api_key,
                 api_base=bgcut_settings.API_BASE,
@@ -95,6 +105,7 @@ class BackgroundCutBackend(BaseBackend):
                 max_retry_time=bgcut_settings.MAX_RETRY_TIME,
                 rate_limit=bgcut_settings.RATE_LIMIT,
                 rate_limit_max=bgcut_settings.RATE_LIMIT_MAX,
+                rate_limiter=limiter,
                 download_hosts=list(bgcut_settings.DOWNLOAD_HOSTS),
                 download_allow=bgcut_settings.DOWNLOAD_ALLOW,
                 download_deny=list(bgcut_settings.DOWNLOAD_DENY or ()),
@@ -116,6 +127,7 @@ class BackgroundCutBackend(BaseBackend):
         variants: Sequence[Variant],
         *,
         upload: UploadRef | None = None,
+        journal: CallJournal | None = None,
     ) -> PaidOutputs:
         """Upload (or reuse ``upload``) and make ONE paid ``process-image`` call; download nothing.
 
@@ -131,15 +143,20 @@ class BackgroundCutBackend(BaseBackend):
         credits = estimate_credits(variants)
         spend = budget.reserve(credits, kind="process_image")
         try:
-            paid = self._request_outputs(source_bytes, variants, upload)
+            paid = self._request_outputs(source_bytes, variants, upload, journal or CallJournal())
         except BaseException as error:
             budget.settle(spend, error)
             raise
         return paid
 
     def _request_outputs(
-        self, source_bytes: bytes, variants: Sequence[Variant], upload: UploadRef | None
+        self,
+        source_bytes: bytes,
+        variants: Sequence[Variant],
+        upload: UploadRef | None,
+        journal: CallJournal,
     ) -> PaidOutputs:
+        """Each answer goes to ``journal`` before the next call, so the rows keep it."""
         client = self.get_client()
         calls = {"upload": 0, "process": 0, "download": 0}
         if (
@@ -150,9 +167,11 @@ class BackgroundCutBackend(BaseBackend):
             upload = None
         fresh = upload is None
         if upload is None:
-            upload = self._upload(client, source_bytes)
+            upload = self._journaled_upload(client, source_bytes, journal)
             calls["upload"] += 1
         try:
+            journal.call = "process-image"
+            journal.process_calls += 1
             calls["process"] += 1
             result = client.process_image(upload.unique_filename, list(variants))
         except NotFound:
@@ -160,10 +179,17 @@ class BackgroundCutBackend(BaseBackend):
                 raise
             # The provider forgot the upload before we expected (a 404 is not charged): upload
             # once more, then process once more (the one call the reservation stands for).
-            upload = self._upload(client, source_bytes)
+            upload = self._journaled_upload(client, source_bytes, journal)
             calls["upload"] += 1
+            journal.call = "process-image"
+            journal.process_calls += 1
             calls["process"] += 1
             result = client.process_image(upload.unique_filename, list(variants))
+        ttl = bgcut_settings.RESULT_URL_SECONDS
+        expires_at = timezone.now() + timedelta(seconds=ttl) if ttl else None
+        journal.output_urls.update(result.output_urls)
+        journal.output_urls_expire_at = expires_at
+        journal.changed()  # stored with the rows before any download starts
         missing = [v.variant_name for v in variants if not result.output_urls.get(v.variant_name)]
         if missing:
             error = BackendError(
@@ -172,14 +198,23 @@ class BackgroundCutBackend(BaseBackend):
             )
             error.may_have_been_charged = True  # it was paid for; a blind retry would pay again
             raise error
-        ttl = bgcut_settings.RESULT_URL_SECONDS
         return PaidOutputs(
             urls={v.variant_name: result.output_urls[v.variant_name] for v in variants},
-            expires_at=timezone.now() + timedelta(seconds=ttl) if ttl else None,
+            expires_at=expires_at,
             upload=upload,
             credits=estimate_credits(variants),
             calls=calls,
         )
+
+    def _journaled_upload(
+        self, client: BackgroundCutClient, source_bytes: bytes, journal: CallJournal
+    ) -> UploadRef:
+        journal.call = "upload-image"
+        journal.upload_calls += 1
+        upload = self._upload(client, source_bytes)
+        journal.upload = upload
+        journal.changed()
+        return upload
 
     def download_outputs(
         self,
@@ -225,28 +260,45 @@ class BackgroundCutBackend(BaseBackend):
         variants: Sequence[Variant],
         *,
         upload: UploadRef | None = None,
+        journal: CallJournal | None = None,
     ) -> BackendResult:
-        """:meth:`request_outputs` then :meth:`download_outputs`.
+        """:meth:`request_outputs` for the variants not yet paid for, then :meth:`download_outputs`.
 
-        When a download fails after the charge, ``OutputsNotDownloaded`` carries the paid URLs
-        (``error.paid``) so the caller can store them and download again later without paying.
+        With a ``journal`` (the pipeline's), URLs paid for by an earlier attempt and still valid
+        are downloaded again instead of paying again, and a failed download stays retryable: the
+        retry is free. Without one, a download that fails after the charge raises
+        ``OutputsNotDownloaded`` carrying the paid URLs (``error.paid``), never retried blindly.
         """
-        paid = self.request_outputs(source_bytes, variants, upload=upload)
+        keeping = journal is not None
+        journal = journal if journal is not None else CallJournal()
+        journal.upload_calls = journal.process_calls = 0
+        calls = {"upload": 0, "process": 0, "download": 0}
+        now = timezone.now()
+        urls = dict(journal.output_urls)
+        expires_at = journal.output_urls_expire_at
+        if expires_at is not None and expires_at <= now:
+            urls, expires_at = {}, None
+        unpaid = [v for v in variants if v.variant_name not in urls]
+        credits = 0.0
+        if unpaid:
+            paid = self.request_outputs(source_bytes, unpaid, upload=upload, journal=journal)
+            urls.update(paid.urls)
+            expires_at, upload, credits = paid.expires_at, paid.upload, paid.credits
+            calls.update(upload=paid.calls["upload"], process=paid.calls["process"])
+        journal.call = "download"
         try:
-            outputs = self.download_outputs(paid.urls, variants, expires_at=paid.expires_at)
+            outputs = self.download_outputs(urls, variants, expires_at=expires_at)
         except BackgroundCutError as error:
-            # Not retryable by processing again, whatever the download error was: a caller that
-            # wants the files downloads error.paid.urls again (free) while they are valid.
+            if keeping:
+                raise  # the URLs are on the rows: the retry downloads them again, free
             raise OutputsNotDownloaded(
                 "BackgroundCut made the cut-outs, but downloading them failed: "
                 f"{error.detail or error}",
-                paid=paid,
+                paid=PaidOutputs(urls, expires_at, upload, credits, calls),  # type: ignore[arg-type]
                 retryable=False,
             ) from None
-        paid.calls["download"] = len(outputs)
-        return BackendResult(
-            outputs=outputs, credits=paid.credits, upload=paid.upload, calls=paid.calls
-        )
+        calls["download"] = len(outputs)
+        return BackendResult(outputs=outputs, credits=credits, upload=upload, calls=calls)
 
     def ai_cut_start(self, source_bytes: bytes) -> Any:
         return self.get_client().ai_cut_initialize(source_bytes)

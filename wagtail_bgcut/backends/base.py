@@ -25,6 +25,7 @@ __all__ = [
     "BackendError",
     "BackendResult",
     "BaseBackend",
+    "CallJournal",
     "Output",
     "UploadRef",
     "get_backend",
@@ -90,6 +91,31 @@ class UploadRef:
 
 
 @dataclass
+class CallJournal:
+    """What a paid backend call has achieved so far, so a failed attempt loses none of it.
+
+    A backend that sets ``keeps_journal`` receives one from the pipeline, names the call it is
+    making in ``call`` ("upload-image", "process-image", "download") and reports each step the
+    provider answered through ``changed()`` *before* the next step starts: the pipeline stores the
+    upload handle and the paid-for output URLs on the rows at once, so a later attempt (after a
+    failure, or after the worker was killed) downloads again from them instead of paying again.
+    ``output_urls`` passed in holds the still-valid URLs of earlier attempts, by variant name.
+    """
+
+    upload: UploadRef | None = None
+    output_urls: dict[str, str] = field(default_factory=dict)
+    output_urls_expire_at: datetime | None = None
+    call: str = ""
+    upload_calls: int = 0
+    process_calls: int = 0
+    on_change: Callable[[CallJournal], None] | None = None
+
+    def changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
+
+
+@dataclass
 class BackendResult:
     """Everything one ``process`` call produced: outputs by variant name, credits, upload handle."""
 
@@ -106,6 +132,8 @@ class BaseBackend:
     name = "base"
     #: Whether this backend spends BackgroundCut credits.
     spends_credits = False
+    #: Whether ``process`` takes a ``journal`` (:class:`CallJournal`) keyword argument.
+    keeps_journal = False
 
     def __init__(self, **options: Any):
         self.options = options

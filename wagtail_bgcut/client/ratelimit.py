@@ -12,6 +12,10 @@ pauses this limiter for the ``Retry-After`` the API sent.
 
 Limiters are shared per process and per key (:func:`shared_rate_limiter`), because Django code tends
 to build a new client per request or task and each would otherwise get a fresh allowance.
+
+Where the counting happens is pluggable: a :class:`LimiterState` (three methods) replaces the
+in-process bookkeeping, so several processes with one key can share one allowance. The client
+stays free of Django; the Django side's cache-backed state is ``wagtail_bgcut.rate_limits``.
 """
 
 from __future__ import annotations
@@ -21,17 +25,41 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from ..api_facts import RATE_LIMIT, RATE_LIMIT_MAX, RATE_LIMIT_PERIOD_SECONDS
 from .exceptions import RateLimited
 
-__all__ = ["RateLimiter", "shared_rate_limiter"]
+__all__ = ["LimiterState", "RateLimiter", "shared_rate_limiter"]
 
 PERIOD_SECONDS = RATE_LIMIT_PERIOD_SECONDS
 
 
+class LimiterState(Protocol):
+    """Where a :class:`RateLimiter` counts grants when it is not this process alone.
+
+    Times are the limiter's ``clock`` (pass ``clock=time.time`` for state shared across machines).
+    """
+
+    def try_acquire(self, now: float) -> float:
+        """Take a slot and return 0.0, or take nothing and return the seconds to wait."""
+        ...
+
+    def pause_until(self, until: float) -> None:
+        """Hold every sharer of this state until ``until`` (the API's Retry-After)."""
+        ...
+
+    def current_limit(self, now: float) -> int:
+        """The allowance of the period containing ``now``."""
+        ...
+
+
 class RateLimiter:
-    """Thread-safe; ``clock`` and ``sleep`` are injectable so the arithmetic can be tested."""
+    """Thread-safe; ``clock`` and ``sleep`` are injectable so the arithmetic can be tested.
+
+    With ``state`` (a :class:`LimiterState`) the counting is delegated to it, so every process
+    given an equivalent state shares one allowance; without it, the count lives in this object.
+    """
 
     def __init__(
         self,
@@ -41,6 +69,7 @@ class RateLimiter:
         period: float = PERIOD_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        state: LimiterState | None = None,
     ):
         if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
             raise ValueError("rate_limit must be a positive integer or None")
@@ -58,6 +87,7 @@ class RateLimiter:
         self._limit = rate
         self._count = 0  # grants in the current period
         self._paused_until = 0.0
+        self.state = state
 
     def __repr__(self) -> str:
         return f"<RateLimiter {self.rate}..{self.max_rate}/{self.period:g}s limit={self._limit}>"
@@ -65,6 +95,8 @@ class RateLimiter:
     @property
     def limit(self) -> int:
         """The allowance of the current period (after rolling over to ``now``)."""
+        if self.state is not None:
+            return self.state.current_limit(self._clock())
         with self._lock:
             self._roll(self._clock())
             return self._limit
@@ -84,6 +116,8 @@ class RateLimiter:
 
     def try_acquire(self) -> float:
         """Take a slot and return 0.0, or take nothing and return the seconds to wait."""
+        if self.state is not None:
+            return self.state.try_acquire(self._clock())
         with self._lock:
             now = self._clock()
             self._roll(now)
@@ -116,8 +150,8 @@ class RateLimiter:
                 return waited
             if max_wait is not None and waited + wait > max_wait:
                 raise RateLimited(
-                    "this process's rate limit for BackgroundCut is exhausted "
-                    f"({self._limit} requests per {self.period:g}s)",
+                    "the rate limit for BackgroundCut is exhausted "
+                    f"({self.limit} requests per {self.period:g}s)",
                     retry_after=round(wait, 3),
                 )
             self._sleep(wait)
@@ -125,6 +159,9 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for ``seconds`` (the API's Retry-After applies to the whole key)."""
+        if self.state is not None:
+            self.state.pause_until(self._clock() + max(seconds, 0.0))
+            return
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
 

@@ -8,7 +8,8 @@ rendition purge or a site's page-cache purge react without this module importing
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..backends.base import BaseBackend, get_backend
@@ -50,13 +51,18 @@ def process_now(source: Any, presets: str | Iterable[str]) -> list[Cutout]:
 
 
 def process_cutout_ids(
-    cutout_ids: Iterable[int], ref: SourceRef | None = None, *, force: bool = False
+    cutout_ids: Iterable[int],
+    ref: SourceRef | None = None,
+    *,
+    force: bool = False,
+    on_claimed: Callable[[list[int], datetime], None] | None = None,
 ) -> list[int]:
     """Process these rows (grouped by source: one backend call per source); the ids now done.
 
     Rows that are done or held by a live worker are skipped. ``force`` takes failed rows past
     ``MAX_ATTEMPTS`` (and permanent failures) too: a manual retry. A source whose bytes cannot be
-    found fails its rows with that reason.
+    found fails its rows with that reason. ``on_claimed(ids, lease)`` is told which rows this
+    worker took, before any call is made (the task layer queues its dead-worker check there).
     """
     rows = Cutout.objects.filter(pk__in=list(cutout_ids)).order_by("pk")
     groups: dict[str, list[Cutout]] = defaultdict(list)
@@ -68,6 +74,8 @@ def process_cutout_ids(
         claims = claim(group, force=force)
         if not claims:
             continue
+        if on_claimed is not None:
+            on_claimed([c.cutout.pk for c in claims], min(c.lease for c in claims))
         data = bytes_for_hash(source_hash, ref)
         if data is None:
             # Retryable: a storage that is down for a moment reads as missing too.

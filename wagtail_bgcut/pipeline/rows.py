@@ -7,12 +7,15 @@ claiming one row exactly one sees "1 row updated".
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -23,6 +26,8 @@ from ..presets import cutout_options_key, get_preset
 from ..variants import Variant
 
 Status = Cutout.Status
+
+logger = logging.getLogger("wagtail_bgcut")
 
 
 def ensure_cutouts(
@@ -69,7 +74,12 @@ def needs_work(cutout: Cutout, *, now: datetime | None = None) -> bool:
     if cutout.status == Status.PENDING:
         return True
     if cutout.status == Status.FAILED:
-        return cutout.retryable and cutout.attempts < bgcut_settings.MAX_ATTEMPTS
+        return (
+            cutout.retryable
+            and not cutout.may_have_been_charged
+            and cutout.attempts < bgcut_settings.MAX_ATTEMPTS
+            and (cutout.next_attempt_at is None or cutout.next_attempt_at <= now)
+        )
     if cutout.status == Status.PROCESSING:
         return cutout.lease_expires_at is None or cutout.lease_expires_at < now
     return False
@@ -81,16 +91,31 @@ def _claimable(now: datetime, *, force: bool) -> Q:
     if force:
         q |= Q(status=Status.FAILED)
     else:
-        q |= Q(status=Status.FAILED, retryable=True, attempts__lt=bgcut_settings.MAX_ATTEMPTS)
+        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+        q |= (
+            Q(
+                status=Status.FAILED,
+                retryable=True,
+                may_have_been_charged=False,
+                attempts__lt=bgcut_settings.MAX_ATTEMPTS,
+            )
+            & due
+        )
     return q
 
 
 @dataclass
 class Claim:
-    """A row this worker holds until ``lease``; writes back only while the lease is still ours."""
+    """A row this worker holds until ``lease``; writes back only while the lease is still ours.
+
+    The lease may be renewed from another thread (:func:`keep_leases`), so every write goes
+    through :meth:`update`, which holds the claim's lock between reading the lease and writing.
+    """
 
     cutout: Cutout
     lease: datetime
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    released: bool = False  # the row was finished (done or failed): nothing left to renew
 
     @property
     def mine(self):
@@ -98,6 +123,64 @@ class Claim:
         return Cutout.objects.filter(
             pk=self.cutout.pk, status=Status.PROCESSING, lease_expires_at=self.lease
         )
+
+    def update(self, **values) -> int:
+        """Write to the row if this claim still holds it; the number of rows written (0 or 1)."""
+        with self._lock:
+            updated = self.mine.update(**values)
+            if updated and values.get("status", Status.PROCESSING) != Status.PROCESSING:
+                self.released = True
+            return updated
+
+    def renew(self) -> bool:
+        """Push the lease ``LEASE_SECONDS`` into the future; False when it was lost already."""
+        with self._lock:
+            if self.released:
+                return True
+            lease = timezone.now() + timedelta(seconds=bgcut_settings.LEASE_SECONDS)
+            if lease <= self.lease:
+                return True
+            if self.mine.update(lease_expires_at=lease):
+                self.lease = lease
+                return True
+            return False
+
+
+@contextlib.contextmanager
+def keep_leases(claims: Sequence[Claim]) -> Iterator[None]:
+    """Renew these claims' leases every third of ``LEASE_SECONDS`` while the block runs.
+
+    A live job never loses its rows however long its calls take (retries, rate-limit waits),
+    while a killed worker stops renewing, so its rows are free again one lease after its death.
+    """
+    if not claims or connection.in_atomic_block:
+        # Inside a transaction (a render under ATOMIC_REQUESTS) the claim is not visible to any
+        # other worker before the commit, and the rows are locked by it: renewing from another
+        # connection would wait for this very transaction.
+        yield
+        return
+    stop = threading.Event()
+    interval = max(float(bgcut_settings.LEASE_SECONDS) / 3, 0.2)
+
+    def renew() -> None:
+        try:
+            while not stop.wait(interval):
+                for c in claims:
+                    try:
+                        if not c.renew():
+                            logger.warning("wagtail_bgcut: lease on cut-out %s lost", c.cutout.pk)
+                    except Exception:
+                        logger.exception("wagtail_bgcut: renewing the lease failed")
+        finally:
+            connection.close()  # this thread's own database connection
+
+    thread = threading.Thread(target=renew, name="bgcut-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def claim(cutouts: Iterable[Cutout], *, force: bool = False) -> list[Claim]:

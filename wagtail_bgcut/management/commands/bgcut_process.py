@@ -1,4 +1,11 @@
-"""``manage.py bgcut_process``: backfill cut-outs for existing images, or retry failed ones.
+"""``manage.py bgcut_process``: backfill cut-outs for existing images, or recover stuck ones.
+
+``--recover`` is the one command that brings back everything the workers left: rows stuck in
+``processing`` after their lease expired, rows still ``pending``, and rows that failed for a
+transient reason (now, without waiting for their backoff). ``--include-exhausted``,
+``--include-permanent`` and ``--include-charged`` add the rows that wait for a person: out of
+automatic attempts, failed for a cause that needed fixing, or possibly charged already.
+``--failed`` (older spelling) is ``--recover --include-exhausted --include-permanent``.
 
 It plans first (which cut-outs are missing, de-duplicated by bytes), prints what that will cost
 in credits, asks before spending more than ``CONFIRM_CREDITS_ABOVE`` (unless ``--yes`` or
@@ -13,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.images import get_image_model
 from wagtail.models import Collection
@@ -28,6 +37,24 @@ from ...tasks import request_redo
 from ...variants import Variant
 
 BAR_WIDTH = 20
+
+
+def recoverable_rows(options) -> Q:
+    """The rows ``--recover`` takes, given the ``--include-*`` options."""
+    Status = Cutout.Status
+    now = timezone.now()
+    stuck = Q(status=Status.PROCESSING) & (
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    )
+    transient = Q(status=Status.FAILED, retryable=True, may_have_been_charged=False)
+    if not options["include_exhausted"]:
+        transient &= Q(attempts__lt=bgcut_settings.MAX_ATTEMPTS)
+    q = Q(status=Status.PENDING) | stuck | transient
+    if options["include_permanent"]:
+        q |= Q(status=Status.FAILED, retryable=False, may_have_been_charged=False)
+    if options["include_charged"]:
+        q |= Q(status=Status.FAILED, may_have_been_charged=True)
+    return q
 
 
 @dataclass
@@ -56,7 +83,35 @@ class Command(BaseCommand):
             help=_("Only images in this Wagtail collection (id or name)."),
         )
         parser.add_argument(
-            "--failed", action="store_true", help=_("Retry failed cut-outs instead of backfilling.")
+            "--recover",
+            action="store_true",
+            help=_(
+                "Instead of backfilling, take every stuck (lease expired), pending or "
+                "transiently failed cut-out now."
+            ),
+        )
+        parser.add_argument(
+            "--include-exhausted",
+            action="store_true",
+            help=_("With --recover: also rows that used up MAX_ATTEMPTS."),
+        )
+        parser.add_argument(
+            "--include-permanent",
+            action="store_true",
+            help=_("With --recover: also rows that failed for a permanent reason (fixed since)."),
+        )
+        parser.add_argument(
+            "--include-charged",
+            action="store_true",
+            help=_(
+                "With --recover: also rows whose failed call may have been charged (you checked "
+                "the credits and accept paying again)."
+            ),
+        )
+        parser.add_argument(
+            "--failed",
+            action="store_true",
+            help=_("Same as --recover --include-exhausted --include-permanent."),
         )
         parser.add_argument(
             "--force",
@@ -88,7 +143,9 @@ class Command(BaseCommand):
         for name in presets:
             get_preset(name)  # UnknownPreset is a clear CommandError-like configuration error
         if options["failed"]:
-            jobs = self._plan_failed(presets, options["collection"])
+            options.update(recover=True, include_exhausted=True, include_permanent=True)
+        if options["recover"]:
+            jobs = self._plan_recover(presets, options["collection"], options)
         else:
             presets = presets or list(bgcut_settings.AUTO_PROCESS or [])
             if not presets:
@@ -119,7 +176,7 @@ class Command(BaseCommand):
             return
         self._confirm(credits, options)
         request_redo(self.redo_ids, enqueue=False)  # --force: back to pending, after confirming
-        if options["failed"]:
+        if options["recover"]:
             self._run_retry(jobs)
         else:
             self._run(jobs)
@@ -204,8 +261,8 @@ class Command(BaseCommand):
                 jobs.append(Job(label, obj, missing, variants))
         return jobs
 
-    def _plan_failed(self, presets: list[str], collection) -> list[Job]:
-        rows = Cutout.objects.filter(status=Cutout.Status.FAILED).order_by("pk")
+    def _plan_recover(self, presets: list[str], collection, options) -> list[Job]:
+        rows = Cutout.objects.filter(recoverable_rows(options)).order_by("pk")
         if presets:
             keys = [cutout_options_key(get_preset(n), self.backend) for n in presets]
             rows = rows.filter(options_key__in=keys)
@@ -264,4 +321,10 @@ class Command(BaseCommand):
             % {"made": made, "errors": errors}
         )
         if errors:
-            self.stdout.write(_("Retry failures with: manage.py bgcut_process --failed"))
+            self.stdout.write(
+                _(
+                    "Each failure above says whether it is retried by itself. Take them now with: "
+                    "manage.py bgcut_process --recover (add --include-exhausted, "
+                    "--include-permanent or --include-charged for the rows waiting for you)"
+                )
+            )

@@ -1,0 +1,299 @@
+"""Soak: many images, two presets, three real workers, injected faults, one worker killed.
+
+    python benchmarks/soak.py            # 200 distinct images + 20 duplicates
+    python benchmarks/soak.py --small    # the quick version `make test` runs (and checks)
+
+Starts the bundled emulator (rate limit 500 requests/minute, 200 ms latency, about 20% faults:
+503, 429, resets, truncated downloads), a fresh PostgreSQL database (SQLite when no server
+answers), two ``db_worker`` processes and one ``rqworker`` (a third ``db_worker`` without Redis),
+all sharing one rate limit through the Redis cache. It saves the images (half queued on the
+database engine, half on RQ), SIGKILLs one database worker at 30% progress, runs NO command, and
+waits until every row is finished or the time is up. It prints, against the obvious minimum:
+
+- cut-outs done by the workers alone (target 100%);
+- billed process calls and credits against one call per distinct source (target: at most the
+  minimum plus the killed job);
+- uploads against one per distinct source;
+- rows left processing or failed (target 0);
+- rate-limited calls per minute as a share of the emulator's 500 (target >= 90%; it can only be
+  reached when the workers can send faster than the limit).
+
+Exit status 1 when a target is missed (``--small`` checks all but the throughput, which a loaded
+two-core machine cannot promise in a 30-second run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+PROCESS = "/v3/remove-bg/process-image/"
+UPLOAD = "/v3/remove-bg/upload-image/"
+PRESETS = ["full", "thumbnail"]
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _redis_ok(url: str) -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        return True
+    except Exception:
+        return False
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL a worker and everything it started (RQ's work horse has a session of its own)."""
+    for pid in [*_descendants(process.pid), process.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--duplicates", type=int, default=20)
+    parser.add_argument("--fault-rate", type=float, default=0.2)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--small", action="store_true", help="12 images + 3 duplicates")
+    args = parser.parse_args(argv)
+    if args.small:
+        args.images, args.duplicates, args.timeout = 12, 3, 180
+
+    workdir = Path(tempfile.mkdtemp(prefix="bgcut-soak-"))
+    redis_url = os.environ.get("BGCUT_REDIS_URL", "redis://127.0.0.1:6379/12")
+    use_redis = _redis_ok(redis_url)
+    use_pg = _answers("127.0.0.1", 5432)
+    db_name = (
+        f"wagtail_bgcut_soak_{uuid.uuid4().hex[:8]}" if use_pg else str(workdir / "db.sqlite3")
+    )
+    if use_pg:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{db_name}"')
+
+    from wagtail_bgcut.testing.server import EmulatorServer
+
+    server = EmulatorServer(
+        api_key="soak-key", credits=1_000_000, rate_limit=args.rate, rate_limit_max=args.rate
+    ).start()
+    # Faults first (the first armed fault that fires wins), the latency last: every request that
+    # is not failed waits ``latency`` seconds, as a real provider's round trip does.
+    f = args.fault_rate / 4
+    server.inject(503, times=None, path="/v3/*", rate=f, detail="busy")
+    server.inject(429, times=None, path="/v3/*", rate=f, retry_after=1)
+    server.inject(reset=True, times=None, path=PROCESS, rate=f)
+    server.inject(truncate=True, times=None, path="/results/*", rate=f)
+    server.inject(latency=args.latency, times=None)
+
+    bgcut = {
+        "BACKEND": "backgroundcut",
+        "API_KEY": server.api_key,
+        "API_BASE": server.api_base,
+        "TOKEN_API_BASE": server.token_api_base,
+        "RATE_LIMIT": args.rate,
+        "RATE_LIMIT_MAX": args.rate,
+        "RATE_LIMIT_CACHE": "redis" if use_redis else None,
+        "LEASE_SECONDS": 10,
+        "RETRY_BACKOFF": 2,
+        "MAX_ATTEMPTS": 5,
+        "MAX_RETRIES": 2,
+        "AUTO_PROCESS": PRESETS,
+    }
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "BGCUT_WORKER_DB_NAME": db_name,
+        "BGCUT_WORKER_MEDIA_ROOT": str(workdir / "media"),
+        "BGCUT_WORKER_SETTINGS": json.dumps({**bgcut, "TASK_BACKEND": "db"}),
+        "BGCUT_REDIS_URL": redis_url,
+        "PYTHONPATH": str(ROOT),
+    }
+    if use_pg:
+        env["BGCUT_TEST_DB"] = "postgres"
+    os.environ.update(env)
+    python = [sys.executable, "-m", "django"]
+    subprocess.run([*python, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    if use_redis:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+
+    logs = workdir / "logs"
+    logs.mkdir()
+    workers: list[tuple[str, subprocess.Popen]] = []
+
+    def start(kind: str) -> subprocess.Popen:
+        if kind == "rq":
+            cmd = ["rqworker", "--job-class", "django_tasks_rq.Job", "--with-scheduler"]
+            cmd += settings.TASKS["rq"]["QUEUES"]
+            rq = {**bgcut, "TASK_BACKEND": "rq", "TASK_QUEUE": settings.TASKS["rq"]["QUEUES"][0]}
+            wenv = {**env, "BGCUT_WORKER_SETTINGS": json.dumps(rq)}
+        else:
+            cmd = ["db_worker", "--backend", "db", "--no-reload", "--interval", "0.2"]
+            wenv = env
+        out = (logs / f"{kind}-{len(workers)}.log").open("wb")
+        process = subprocess.Popen(
+            [*python, *cmd], env=wenv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+        workers.append((kind, process))
+        return process
+
+    kinds = ["db", "db", "rq" if use_redis else "db"]
+    try:
+        for kind in kinds:
+            start(kind)
+        return _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
+    finally:
+        for _, process in workers:
+            if process.poll() is None:
+                kill(process)
+        server.stop()
+        if use_pg:
+            from django.db import connections
+
+            connections.close_all()
+            import psycopg
+
+            dsn = "host=127.0.0.1 user=postgres dbname=postgres"
+            with psycopg.connect(dsn, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs) -> int:
+    from tests.factories import ImageBytesFactory, WagtailImageFactory, root_collection
+    from wagtail_bgcut.models import Cutout
+    from wagtail_bgcut.presets import get_preset
+
+    site = dict(settings.WAGTAIL_BGCUT)  # the test presets plus ``bgcut``, as the workers see it
+    root_collection()
+    distinct = [
+        ImageBytesFactory(colour=(40 + i % 200, 40 + i // 200, 90)) for i in range(args.images)
+    ]
+    sources = distinct + distinct[: args.duplicates]
+    started = time.monotonic()
+    for i, data in enumerate(sources):
+        backend = "rq" if use_redis and i % 2 else "db"
+        queue = settings.TASKS[backend].get("QUEUES", ["default"])[0]
+        settings.WAGTAIL_BGCUT = {**site, "TASK_BACKEND": backend, "TASK_QUEUE": queue}
+        WagtailImageFactory(data=data, filename=f"soak-{i}.png")  # autocommit: queued at once
+    total = args.images * len(PRESETS)
+
+    killed = False
+    deadline = started + args.timeout
+    while time.monotonic() < deadline:
+        done = Cutout.objects.filter(status="done").count()
+        if not killed and done >= 0.3 * total:
+            victim = next(p for kind, p in workers if kind == "db")
+            kill(victim)
+            killed = True
+            print(f"killed a db_worker at {done}/{total} cut-outs", flush=True)
+        open_rows = Cutout.objects.exclude(status="done").exclude(
+            status="failed", next_attempt_at__isnull=True
+        )
+        if Cutout.objects.count() >= total and not open_rows.exists():
+            break
+        time.sleep(0.5)
+    elapsed = time.monotonic() - started
+
+    requests = server.requests
+    limited = [r for r in requests if r.path in (PROCESS, UPLOAD)]
+    first, last = min(r.time for r in limited), max(r.time for r in limited)
+    busy_minutes = max((last - first) / 60, 1e-9)
+    ledger = server.ledger
+    credits = sum(c.credits for c in ledger)
+    min_credits = args.images * sum(get_preset(p).credits for p in PRESETS)
+    uploads = sum(1 for r in requests if r.path == UPLOAD and r.status == 200)
+    done = Cutout.objects.filter(status="done").count()
+    stuck = Cutout.objects.filter(status="processing").count()
+    failed = list(Cutout.objects.filter(status="failed").values_list("error", flat=True))
+    throughput = len(limited) / busy_minutes / args.rate
+
+    faults = sum(1 for r in requests if r.fault and r.fault != "latency")
+    limiter_429 = sum(1 for r in limited if r.status == 429 and not r.fault)
+    fault_share = faults / max(len(requests), 1)
+    print(f"soak: {args.images} distinct sources + {args.duplicates} duplicates, presets {PRESETS}")
+    print(
+        f"  engines: {', '.join(kinds)} on {'PostgreSQL' if use_pg else 'SQLite'}; "
+        f"shared rate limit: {'Redis cache' if use_redis else 'no (per process)'}"
+    )
+    print(
+        f"  {len(requests)} requests, {faults} with an injected fault ({fault_share:.0%}); "
+        f"{elapsed:.0f} s"
+    )
+    print(
+        f"  cut-outs done by the workers alone: {done}/{total} = {done / total:.1%}  (target 100%)"
+    )
+    print(
+        f"  billed process calls: {len(ledger)} vs minimum {args.images} = "
+        f"{len(ledger) / args.images:.3f}x  (killed job: at most +1)"
+    )
+    print(f"  credits: {credits:g} vs minimum {min_credits:g} = {credits / min_credits:.3f}x")
+    print(f"  uploads: {uploads} vs minimum {args.images} = {uploads / args.images:.3f}x")
+    print(f"  rows left processing: {stuck}, failed: {len(failed)}  (target 0)")
+    print(
+        f"  throughput: {len(limited)} rate-limited calls in {busy_minutes:.2f} min = "
+        f"{throughput:.0%} of {args.rate}/min  (target >= 90%)"
+    )
+    print(f"  429 answers from the emulator's own limiter (not injected): {limiter_429}")
+    for error in failed[:5]:
+        print(f"    failed: {error}")
+    ok = done == total and not stuck and not failed and len(ledger) <= args.images + 1
+    ok = ok and uploads <= args.images + 1
+    if not args.small:
+        ok = ok and throughput >= 0.9
+    print("  result:", "OK" if ok else "TARGET MISSED", f"(logs in {logs})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -84,6 +84,7 @@ class OnnxSegmenter:
         size: int | None = None,
         mean: tuple[float, float, float] | None = None,
         std: tuple[float, float, float] | None = None,
+        scale_by_max: bool = True,
     ):
         self.path = Path(path)
         self.session = load_session(self.path)
@@ -95,6 +96,7 @@ class OnnxSegmenter:
         isnet = "isnet" in self.path.name.lower()
         self.mean = mean or ((0.5, 0.5, 0.5) if isnet else IMAGENET_MEAN)
         self.std = std or ((1.0, 1.0, 1.0) if isnet else IMAGENET_STD)
+        self.scale_by_max = scale_by_max
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -103,7 +105,8 @@ class OnnxSegmenter:
     def _input(self, image: Image.Image) -> np.ndarray:
         small = image.convert("RGB").resize((self.size, self.size), Image.Resampling.BILINEAR)
         arr = np.asarray(small).astype(np.float32)
-        arr = arr / max(float(arr.max()), 1e-6)  # as rembg does
+        # rembg divides by the image's own maximum; img.ly's ISNet expects x / 255.
+        arr = arr / (max(float(arr.max()), 1e-6) if self.scale_by_max else 255.0)
         arr = (arr - np.array(self.mean, np.float32)) / np.array(self.std, np.float32)
         return arr.transpose(2, 0, 1)[None].astype(np.float32)
 

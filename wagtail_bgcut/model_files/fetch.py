@@ -219,6 +219,10 @@ def fetch_model(
     directory = Path(model_dir).expanduser()
     if from_file:
         return install_file(spec, from_file, directory)
+    existing = directory / spec.filename
+    algorithm, _sep, expected = spec.checksum.partition(":")
+    if existing.is_file() and file_checksum(existing, algorithm) == expected:
+        return existing  # already fetched and intact: nothing to download
     sources = spec.source(source)
     if not sources:
         raise ModelFetchError(f"{spec.name} has no {source!r} source.")

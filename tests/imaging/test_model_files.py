@@ -221,6 +221,21 @@ def test_auto_uses_a_fetched_model_and_the_built_in_segmenter_otherwise(tmp_path
     assert resolve(Path("/x/y.onnx"), tmp_path) == (Path("/x/y.onnx"), None)
 
 
+def test_auto_falls_back_to_the_built_in_segmenter_without_onnxruntime(tmp_path, monkeypatch):
+    import importlib.util
+
+    (tmp_path / "isnet-imgly-small.onnx").write_bytes(b"x")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "onnxruntime" else real_find_spec(name, *a),
+    )
+    assert resolve("auto", tmp_path) == (None, None)
+    with override_settings(WAGTAIL_BGCUT={"MODEL_DIR": str(tmp_path)}):
+        assert not [e for e in run_checks() if e.id.startswith("wagtail_bgcut.E")]
+
+
 def _fake_npm(tmp_path: Path, chunks: list[bytes], *, corrupt: bool = False) -> Path:
     """An ``npm`` executable that "packs" a tarball shaped like @imgly/background-removal-data."""
     import json

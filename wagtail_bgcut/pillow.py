@@ -9,7 +9,9 @@
     cut = segment(Image.open("photo.jpg"), green=[(250, 300)], red=[(20, 20)])
 
 Only the base install is needed (Pillow, numpy, OpenCV); no settings are read. Pass
-``model_path="u2net.onnx"`` to use an ONNX model instead of the built-in segmenter.
+``model="isnet-imgly-small"`` (a catalogue name, fetched beforehand with ``manage.py bgcut_model
+fetch`` into ``model_dir``, default the per-user cache) or ``model="u2net.onnx"`` (a path) to use
+an ONNX model instead of the built-in segmenter. Nothing is downloaded here.
 """
 
 from __future__ import annotations
@@ -21,15 +23,21 @@ from typing import Any
 
 from PIL import Image
 
-from .imaging import apply_mask, get_segmenter, open_image, render_variant, segment_points
+from .imaging import apply_mask, open_image, render_variant, segment_points
 from .imaging import remove_background as _cutout
+from .model_files.segmenter import load_segmenter
 from .variants import Variant
 
 __all__ = ["remove_background", "segment"]
 
 
 def remove_background(
-    image: Image.Image, *, model_path: str | os.PathLike | None = None, **variant_options: Any
+    image: Image.Image,
+    *,
+    model: str | os.PathLike | None = None,
+    model_dir: str | os.PathLike | None = None,
+    model_path: str | os.PathLike | None = None,
+    **variant_options: Any,
 ) -> Image.Image:
     """Cut the subject out of ``image`` and return the rendered variant as a Pillow image.
 
@@ -39,7 +47,7 @@ def remove_background(
     a ``jpg`` or lossy ``webp`` variant shows its compression and a ``png`` one is ``RGBA``.
     """
     variant = Variant.from_dict(variant_options, name="pillow")
-    segmenter = get_segmenter(model_path) if model_path else None
+    segmenter = load_segmenter(model or model_path, model_dir)
     cutout = _cutout(open_image(image), quality=variant.quality, segmenter=segmenter)
     rendered = render_variant(cutout, variant)
     result = Image.open(io.BytesIO(rendered.data))  # in memory: no file handle to leak
@@ -53,12 +61,16 @@ def segment(
     red: Sequence[tuple[float, float]] = (),
     *,
     previous_mask: Image.Image | None = None,
+    model: str | os.PathLike | None = None,
+    model_dir: str | os.PathLike | None = None,
 ) -> Image.Image:
     """RGBA cut-out from AI Cut style dots: ``green`` on the subject, ``red`` on the background.
 
     Coordinates are ``(x, y)`` in displayed pixels (EXIF orientation applied). To refine, pass the
-    alpha channel of the previous result as ``previous_mask`` together with all dots so far.
+    alpha channel of the previous result as ``previous_mask`` together with all dots so far; without
+    it the result depends on the set of dots only. ``model`` as for :func:`remove_background`.
     """
     opened = open_image(image)
-    mask = segment_points(opened, green, red, previous_mask=previous_mask)
+    segmenter = load_segmenter(model, model_dir)
+    mask = segment_points(opened, green, red, previous_mask=previous_mask, segmenter=segmenter)
     return apply_mask(opened, mask)

@@ -34,4 +34,14 @@ class HomePage(Page):
         # Two queries for the whole listing, whatever its length: cut-outs and renditions.
         prefetch_cutouts([p.photo for p in products], ["thumbnail"])
         context["products"] = products
+        context["engine"] = _engine_label()
         return context
+
+
+def _engine_label() -> str:
+    """Which engine makes the cut-outs on this page, in words."""
+    from wagtail_bgcut.backends import get_backend
+
+    backend = get_backend()
+    label = getattr(backend, "engine_label", "")
+    return f"{backend.name} engine: {label}" if label else f"{backend.name} engine"

@@ -29,6 +29,7 @@ from PIL import Image
 import wagtail_bgcut.client.exceptions
 import wagtail_bgcut.exceptions
 import wagtail_bgcut.imaging.errors
+import wagtail_bgcut.model_files.fetch
 import wagtail_bgcut.variants
 from wagtail_bgcut.backends.base import BackendError as BackendErrorFromBackends
 from wagtail_bgcut.backends.local import LocalBackend
@@ -58,6 +59,7 @@ ERROR_MODULES = [
     wagtail_bgcut.exceptions,
     wagtail_bgcut.client.exceptions,
     wagtail_bgcut.imaging.errors,
+    wagtail_bgcut.model_files.fetch,
     wagtail_bgcut.variants,
 ]
 

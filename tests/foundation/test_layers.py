@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "variants",
             "client",
             "imaging",
+            "model_files",
             "pillow",
             "testing",
         ],

@@ -111,3 +111,16 @@ def test_system_check_reports_missing_onnxruntime(tmp_path, monkeypatch):
     with override_settings(WAGTAIL_BGCUT={"LOCAL_MODEL": str(model)}):
         [error] = check_local_model()
     assert error.id == "wagtail_bgcut.E008" and "wagtail-bgcut[onnx]" in error.hint
+
+
+def test_specks_the_model_calls_subject_are_not_kept(tmp_path):
+    # A quantised model leaves small blotches over smooth backdrops (the img.ly quint8 ISNet on a
+    # plain grey studio backdrop); they must not reach the cut-out as floating specks.
+    segmenter = OnnxSegmenter(red_subject_model(tmp_path / "tiny.onnx", size=None))
+    rgb = np.zeros((256, 256, 3), np.uint8)
+    rgb[...] = (40, 60, 210)
+    rgb[64:192, 64:192] = (210, 30, 30)  # the subject
+    rgb[10:16, 10:16] = (210, 30, 30)  # a speck (0.2% of the subject's area)
+    mask = np.asarray(segmenter.mask(Image.fromarray(rgb)))
+    assert mask[100:160, 100:160].min() == 255
+    assert mask[8:18, 8:18].max() == 0

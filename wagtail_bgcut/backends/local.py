@@ -14,12 +14,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from ..conf import bgcut_settings
 from ..exceptions import BackendError, BgcutError
+from ..model_files.catalogue import resolve
+from ..model_files.segmenter import load_segmenter, model_label
 from ..variants import Variant
 from .base import BackendResult, BaseBackend, UploadRef, render_outputs
 
@@ -62,15 +63,23 @@ class LocalBackend(BaseBackend):
 
     @property
     def engine_id(self) -> str:
-        model = bgcut_settings.LOCAL_MODEL
-        if not model:
+        path, _spec = resolve(bgcut_settings.LOCAL_MODEL, bgcut_settings.MODEL_DIR)
+        if path is None:
             return "local:classical"
-        path = Path(model)
         try:
             stamp = f"{path.stat().st_size}"
         except OSError:
             stamp = "missing"
         return f"local:onnx:{path.name}:{stamp}"
+
+    @property
+    def engine_label(self) -> str:
+        """Which engine makes the cut-outs, in words (the demo's home page shows it)."""
+        return model_label(bgcut_settings.LOCAL_MODEL, bgcut_settings.MODEL_DIR)
+
+    def _segmenter(self) -> Any:
+        with _as_backend_error():
+            return load_segmenter(bgcut_settings.LOCAL_MODEL, bgcut_settings.MODEL_DIR)
 
     def _open(self, source_bytes: bytes) -> Any:
         with _as_backend_error():
@@ -101,20 +110,23 @@ class LocalBackend(BaseBackend):
 
     def _engine_kwargs(self, variant: Variant) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"quality": variant.quality}
-        if bgcut_settings.LOCAL_MODEL:
-            kwargs["segmenter"] = _imaging().get_segmenter(bgcut_settings.LOCAL_MODEL)
+        segmenter = self._segmenter()
+        if segmenter is not None:
+            kwargs["segmenter"] = segmenter
         return kwargs
 
     def ai_cut_start(self, source_bytes: bytes) -> Any:
-        return {"image": self._open(source_bytes), "mask": None}
+        return {"image": self._open(source_bytes), "segmenter": self._segmenter()}
 
     def ai_cut_segment(self, handle, green, red, request_number) -> bytes:
+        # The mask is a function of the image and the full set of dots only (page 04: "the model
+        # uses the full set"), never of an earlier answer: the order and timing of requests cannot
+        # change it. With a model, its soft mask is computed once per image and cached.
         imaging = _imaging()
         with _as_backend_error():
             mask = imaging.segment_points(
-                handle["image"], green, red, previous_mask=handle.get("mask")
+                handle["image"], green, red, segmenter=handle.get("segmenter")
             )
-            handle["mask"] = mask
             cut = imaging.apply_mask(handle["image"], mask)
         buf = io.BytesIO()
         cut.save(buf, format="PNG")

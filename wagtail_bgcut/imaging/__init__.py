@@ -7,7 +7,14 @@ variants locally") renders through :func:`render_variant`, so outputs match whoe
 from __future__ import annotations
 
 from .cutout import remove_background, segment_points
-from .errors import DecompressionBomb, ImageError, MissingDependency, ModelError, UnsupportedImage
+from .errors import (
+    DecompressionBomb,
+    ImageError,
+    MissingDependency,
+    ModelError,
+    SegmentationTimeout,
+    UnsupportedImage,
+)
 from .grabcut import GrabCutSegmenter
 from .loading import has_transparency, open_image
 from .matting import apply_mask
@@ -25,6 +32,7 @@ __all__ = [
     "OnnxSegmenter",
     "PreparedUpload",
     "RenderedImage",
+    "SegmentationTimeout",
     "Segmenter",
     "UnsupportedImage",
     "apply_mask",

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from ..exceptions import BgcutError, MissingExtra
 
-__all__ = ["DecompressionBomb", "ImageError", "MissingDependency", "ModelError", "UnsupportedImage"]
+__all__ = [
+    "DecompressionBomb",
+    "ImageError",
+    "MissingDependency",
+    "ModelError",
+    "SegmentationTimeout",
+    "UnsupportedImage",
+]
 
 
 class ImageError(BgcutError, ValueError):
@@ -38,6 +45,17 @@ class DecompressionBomb(ImageError):
 
 class ModelError(ImageError):
     """A segmentation model file is missing, unreadable or not a usable ONNX model."""
+
+
+class SegmentationTimeout(ImageError):
+    """Finding the subject took longer than its time budget; the work was abandoned."""
+
+    def __init__(self, budget: float, stage: str):
+        self.budget, self.stage = budget, stage
+        super().__init__(
+            f"Segmentation took longer than its {budget:g} s budget (stopped during {stage}). "
+            "Try a smaller image or a faster model."
+        )
 
 
 # Deprecated alias, kept for ``from wagtail_bgcut.imaging import MissingDependency``; catch

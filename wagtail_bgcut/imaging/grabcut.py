@@ -23,7 +23,7 @@ from PIL import Image
 from .matting import guide_copy, guided_upsample, snap_to_edges, to_working_size
 from .priors import border_width, edge_cost, geodesic_from, lab_image, subject_prior
 
-__all__ = ["WORKING_PIXELS", "GrabCutSegmenter", "auto_mask", "point_mask"]
+__all__ = ["WORKING_PIXELS", "GrabCutSegmenter", "auto_mask", "is_uniform", "point_mask"]
 
 # Size of the copy the outline is refined on, per quality ("high" is the API's default). The
 # subject itself is always found on a _COARSE_PIXELS copy first.
@@ -44,11 +44,23 @@ def _run_grabcut(rgb: np.ndarray, labels: np.ndarray, iterations: int) -> np.nda
     # hue, and a cast shadow must not look like a subject. (It takes any 3-channel 8-bit image.)
     features = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
     features[..., 0] = features[..., 0] // 2 + 64
+    if is_uniform(features):
+        # One colour (give or take noise): GrabCut has no colour model to learn and can spin for
+        # ever on it; the seeds are all there is to say.
+        return np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))
     cv2.setRNGSeed(7)
     # GrabCut refuses degenerate colour models (e.g. a single-colour image); keep the seeds then.
     with contextlib.suppress(cv2.error):
         cv2.grabCut(features, labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     return np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))
+
+
+def is_uniform(image: np.ndarray, spread: float = 2.0) -> bool:
+    """True when every channel of ``image`` varies by less than ``spread`` (std) overall."""
+    sample = image.reshape(-1, image.shape[-1])[
+        :: max(1, image.shape[0] * image.shape[1] // 20_000)
+    ]
+    return bool(sample.std(axis=0).max() < spread)
 
 
 def _clean(mask: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
@@ -135,8 +147,10 @@ def point_mask(
     radius = max(2, round(0.012 * max(h, w)))
     green_disc = _disc_mask((h, w), green, radius)
     red_disc = _disc_mask((h, w), red, radius)
-    if min(h, w) < _MIN_SIDE:
-        base = previous if previous is not None else np.ones((h, w), bool)
+    if min(h, w) < _MIN_SIDE or (previous is None and is_uniform(rgb)):
+        # Too small, or one flat colour: the green dots' region is everything (no edge to stop
+        # at), minus the red dots themselves.
+        base = previous if previous is not None else np.full((h, w), bool(green_disc.any()))
         return (base | green_disc) & ~red_disc
     if previous is not None:
         labels = np.where(previous, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
@@ -220,6 +234,9 @@ class GrabCutSegmenter:
             small_alpha = cv2.resize(source_alpha, size, interpolation=cv2.INTER_AREA)
         coarse_pixels = min(pixels, _COARSE_PIXELS)
         coarse_work, coarse_size = working_copy(rgb, coarse_pixels, guide)
+        if source_alpha is None and is_uniform(coarse_work):
+            # A flat image has no subject to find: answered in milliseconds, not by GrabCut.
+            return np.zeros(rgb.shape[:2], np.uint8)
         coarse_alpha = None
         if source_alpha is not None:
             coarse_alpha = cv2.resize(source_alpha, coarse_size, interpolation=cv2.INTER_AREA)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -25,8 +25,11 @@ _cache: dict[str, Segmenter] = {}
 _lock = threading.Lock()
 
 
-def get_segmenter(model_path: str | os.PathLike | None = None) -> Segmenter:
+def get_segmenter(model_path: str | os.PathLike | None = None, **spec: Any) -> Segmenter:
     """The segmenter for ``model_path`` (None: built-in GrabCut), loaded once per path.
+
+    ``spec`` (``size``, ``mean``, ``std``, ``scale_by_max``) describes the model's input when its
+    file name does not (a catalogued model passes its catalogue entry's values).
 
     Raises :class:`~.errors.ModelError` for a missing or invalid file and
     :class:`~wagtail_bgcut.exceptions.MissingExtra` when onnxruntime is not installed.
@@ -37,7 +40,7 @@ def get_segmenter(model_path: str | os.PathLike | None = None) -> Segmenter:
     with _lock:
         segmenter = _cache.get(key)
         if segmenter is None:
-            segmenter = _cache[key] = OnnxSegmenter(key)
+            segmenter = _cache[key] = OnnxSegmenter(key, **spec)
     return segmenter
 
 

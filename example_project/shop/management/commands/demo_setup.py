@@ -9,7 +9,7 @@ from django.db import transaction
 from wagtail.images import get_image_model
 from wagtail.models import Page, Site
 
-from shop.models import HomePage, Product
+from shop.models import HomePage, Product, _engine_label
 
 SAMPLES = Path(__file__).resolve().parents[3] / "sample_images"
 PRODUCTS = [
@@ -35,6 +35,12 @@ class Command(BaseCommand):
         self.stdout.write("  admin:     http://127.0.0.1:8000/admin/")
         self.stdout.write("  upload:    http://127.0.0.1:8000/upload/ (direct browser uploads)")
         self.stdout.write(f"  login:     {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
+        self.stdout.write(f"  engine:    {_engine_label()}")
+        if "built-in" in _engine_label():
+            self.stdout.write(
+                "  (no model fetched: the built-in segmenter is good on plain studio backdrops "
+                "only; `python manage.py bgcut_model fetch isnet-imgly-small` needs npm)"
+            )
 
     def _admin(self):
         User = get_user_model()

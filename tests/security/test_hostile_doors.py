@@ -311,3 +311,45 @@ def test_download_refusals_do_not_reveal_open_ports(flow, bgcut_server):
     assert len(answers) == 1, answers
     # The emulator itself is on 127.0.0.1 too: the refusals are about the port, not the host.
     assert "://127.0.0.1:" in bgcut_server.api_base
+
+
+OUT_OF_MEMORY_PROBE = r"""
+import io, resource, django
+django.setup()
+from PIL import Image
+from wagtail_bgcut.backends.base import get_backend
+from wagtail_bgcut.exceptions import BackendError
+from wagtail_bgcut.presets import get_preset
+
+buf = io.BytesIO()
+Image.new("RGB", (7000, 5000), (200, 30, 30)).save(buf, "PNG")
+data = buf.getvalue()
+backend = get_backend()
+with open("/proc/self/status") as fh:
+    size_kb = int(next(line for line in fh if line.startswith("VmSize:")).split()[1])
+cap = (size_kb + 250 * 1024) * 1024  # 250 MB more than the process has mapped now
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+try:
+    backend.process(data, [get_preset("full")])
+    print("PROCESSED")
+except BackendError as exc:
+    print("REASON", exc.retryable, exc)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_running_out_of_memory_is_a_reason_not_a_bare_memoryerror():
+    """A 35 MP image in a process capped 250 MB above its start: a reason a person can act on."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", OUT_OF_MEMORY_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("REASON False "), last
+    assert "needs more memory" in last and "MemoryError" not in last

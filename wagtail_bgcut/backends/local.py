@@ -44,6 +44,17 @@ def _as_backend_error() -> Iterator[None]:
         raise BackendError(
             f"{type(exc).__name__}: {exc}", detail=exc.detail, retryable=exc.retryable
         ) from exc
+    except MemoryError:
+        # "MemoryError" alone tells nobody what to do. Not retried: the same image needs the same
+        # memory next time. Raised outside the handler, so the half-built arrays are freed first.
+        pass
+    else:
+        return
+    raise BackendError(
+        "The image needs more memory than this server could give it; lower MAX_SOURCE_PIXELS, "
+        "use a smaller image, or give the worker more memory.",
+        retryable=False,
+    )
 
 
 def _refuse_extra(variants: Sequence[Variant]) -> None:

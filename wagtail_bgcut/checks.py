@@ -15,6 +15,7 @@ from .api_facts import MAX_UPLOAD_PIXELS
 from .conf import DEFAULT_BACKENDS, bgcut_settings
 from .exceptions import InvalidVariant, MissingExtra
 from .model_files.catalogue import resolve
+from .presets import api_options
 from .variants import Variant
 
 REMOTE_BACKENDS = {DEFAULT_BACKENDS["backgroundcut"]}
@@ -59,7 +60,9 @@ def check_presets(app_configs=None, **kwargs):
         ]
     for name, options in presets.items():
         try:
-            Variant.from_dict(options, name=name)
+            Variant.from_dict(
+                api_options(options) if isinstance(options, dict) else options, name=name
+            )
         except InvalidVariant as exc:
             errors.append(
                 Error(

@@ -52,8 +52,8 @@ def _settings_presets() -> dict[str, Variant]:
     for name, options in raw.items():
         if isinstance(options, Mapping):
             # "label" and "help" are for editors (preset_labels), never sent to the API.
-            _texts[name] = {k: str(options[k]) for k in _TEXT_KEYS if options.get(k)}
-            options = {k: v for k, v in options.items() if k not in _TEXT_KEYS}
+            _texts[name] = {k: str(options[k]) for k in TEXT_KEYS if options.get(k)}
+            options = api_options(options)
         try:
             parsed[name] = Variant.from_dict(options, name=name)
         except InvalidVariant as exc:
@@ -69,7 +69,15 @@ def _reset_cache(*, setting: str, **kwargs: Any) -> None:
         _settings_cache = None
 
 
-_TEXT_KEYS = ("label", "help")
+#: Preset keys for editors only ("label", "help"): shown in the admin, never sent to the API.
+TEXT_KEYS = ("label", "help")
+
+
+def api_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """A preset's settings without the editors' keys: what ``Variant.from_dict`` validates."""
+    return {k: v for k, v in options.items() if k not in TEXT_KEYS}
+
+
 _texts: dict[str, dict[str, str]] = {}
 
 

@@ -167,3 +167,14 @@ def test_w020_warns_when_workers_count_the_rate_limit_per_process(settings):
     assert check_shared_rate_limit() == []
     settings.WAGTAIL_BGCUT = {**settings.WAGTAIL_BGCUT, "RATE_LIMIT_CACHE": "nope"}
     assert [m.id for m in check_shared_rate_limit()] == ["wagtail_bgcut.E020"]
+
+
+def test_presets_with_editor_labels_and_help_pass_the_preset_check():
+    # "label" and "help" are for editors, never sent to the API: the check must not refuse them,
+    # or every site on the default presets (which carry labels) would fail to start.
+    with bgcut(
+        PRESETS={"hero": {"format": "png", "label": "Hero", "help": "Big"}}, AUTO_PROCESS=[]
+    ):
+        assert "wagtail_bgcut.E003" not in run_checks()
+    with override_settings(WAGTAIL_BGCUT={}):
+        assert "wagtail_bgcut.E003" not in run_checks()

@@ -102,7 +102,10 @@ def image_info(data: bytes) -> tuple[str, int, int]:
     try:
         with Image.open(io.BytesIO(data), formats=list(PILLOW_NAMES.values())) as img:
             width, height = img.size
-            if img.getexif().get(0x0112) in (5, 6, 7, 8):  # Orientation: a quarter turn
+            # A PNG's getexif() decodes every pixel looking for a trailing eXIf chunk: only ask
+            # when the header already holds one (JPEG and WebP keep EXIF in the header anyway).
+            header_exif = img.format != "PNG" or "exif" in img.info
+            if header_exif and img.getexif().get(0x0112) in (5, 6, 7, 8):  # a quarter turn
                 width, height = height, width
             return FORMAT_OF_PILLOW_NAME[img.format], width, height
     except Exception:

@@ -248,6 +248,21 @@ def test_saving_a_model_records_a_reason_not_a_crash(hostile: Hostile, run_on_co
         assert row.status == Cutout.Status.DONE, row.error
 
 
+def run_probe(code: str) -> str:
+    """Run ``code`` in a fresh Python with the test settings; its last line of output."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
 MEMORY_PROBE = r"""
 import json, os, time, django
 django.setup()
@@ -280,17 +295,8 @@ print(json.dumps(report))
 def test_the_public_door_bounds_memory_and_time_for_the_whole_corpus():
     """One process runs the door's checks and the local engine over every file; its peak RSS is
     that work's cost (Python, Django, NumPy and OpenCV included)."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report_line = run_probe(MEMORY_PROBE)
+    report = json.loads(report_line)
     peak = report.pop("peak_rss_mb")
     print(f"peak RSS over the corpus: {peak:.0f} MB; per file: {report}")
     for hostile in CORPUS:
@@ -347,16 +353,6 @@ except BackendError as exc:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
 def test_running_out_of_memory_is_a_reason_not_a_bare_memoryerror():
     """A 35 MP image in a process capped 250 MB above its start: a reason a person can act on."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", OUT_OF_MEMORY_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    last = done.stdout.strip().splitlines()[-1]
+    last = run_probe(OUT_OF_MEMORY_PROBE)
     assert last.startswith("REASON False "), last
     assert "needs more memory" in last and "MemoryError" not in last

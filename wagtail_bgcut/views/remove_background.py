@@ -197,21 +197,36 @@ class SaveAsNewView(ImageActionView):
         return redirect(reverse("wagtailimages:edit", args=[new.pk]))
 
 
-class ReplaceConfirmView(ForbiddenIsForbidden, View):
-    """GET: what "Replace file" changes, what is kept, any warning; the form POSTs to replace."""
+class FinishedCutoutConfirmView(ForbiddenIsForbidden, View):
+    """GET: a confirmation page about an image's finished cut-out, or back with a message."""
 
     http_method_names = ["get"]
+    #: Collection permissions the action needs; the page class; the message when nothing is ready.
+    actions: Any = ("change",)
+    page: Any = None
+    not_ready_message: Any = ""
 
     def get(self, request, image_id: int):
-        image = get_image_for(request.user, image_id, ReplaceFileView.actions)
+        image = get_image_for(request.user, image_id, list(self.actions))
         preset = chosen_preset(request.GET.get("preset"))
         cutout = find_cutout(image, preset)
         if cutout is None or not cutout.ready:
-            messages.error(request, _("The cut-out is not ready yet."))
+            messages.error(request, self.not_ready_message)
             return redirect(page_url(image, preset))
-        return ReplaceConfirmPage.as_view(image=image)(
+        return self.page.as_view(image=image)(
             request, image_id=image_id, preset=preset, cutout=cutout
         )
+
+
+class ReplaceConfirmView(FinishedCutoutConfirmView):
+    """What "Replace file" changes, what is kept, any warning; the form POSTs to replace."""
+
+    page = ReplaceConfirmPage
+    not_ready_message = gettext_lazy("The cut-out is not ready yet.")
+
+    @property
+    def actions(self) -> Any:  # ReplaceFileView is defined below
+        return ReplaceFileView.actions
 
 
 class ReplaceFileView(ImageActionView):
@@ -252,21 +267,11 @@ class RedoConfirmPage(ImageAdminPage):
         return context
 
 
-class RedoConfirmView(ForbiddenIsForbidden, View):
-    """GET: what redoing costs, and that the current cut-out stays in use meanwhile."""
+class RedoConfirmView(FinishedCutoutConfirmView):
+    """What redoing costs, and that the current cut-out stays in use meanwhile."""
 
-    http_method_names = ["get"]
-
-    def get(self, request, image_id: int):
-        image = get_image_for(request.user, image_id, ["change"])
-        preset = chosen_preset(request.GET.get("preset"))
-        cutout = find_cutout(image, preset)
-        if cutout is None or not cutout.ready:
-            messages.error(request, _("There is no finished cut-out to redo."))
-            return redirect(page_url(image, preset))
-        return RedoConfirmPage.as_view(image=image)(
-            request, image_id=image_id, preset=preset, cutout=cutout
-        )
+    page = RedoConfirmPage
+    not_ready_message = gettext_lazy("There is no finished cut-out to redo.")
 
 
 class RedoView(ImageActionView):

@@ -81,6 +81,7 @@ class CutoutAdmin(admin.ModelAdmin):
         "size_display",
         "format",
         "credits_charged",
+        "requested_by",
         "created_at",
         "processed_at",
     ]
@@ -115,7 +116,7 @@ class CutoutAdmin(admin.ModelAdmin):
         ids = list(queryset.exclude(status=Status.DONE).values_list("pk", flat=True))
         skipped = queryset.filter(status=Status.DONE).count()
         if ids:
-            enqueue_retry(ids)
+            enqueue_retry(ids, request.user)  # charged to this user's budget cap
             count = len(ids)
             messages.success(
                 request,
@@ -177,7 +178,11 @@ class CutoutAdmin(admin.ModelAdmin):
             Cutout.objects.filter(pk__in=ids, status=Status.DONE).values_list("pk", flat=True)
         )
         Cutout.objects.filter(pk__in=marked, status=Status.DONE).update(
-            status=Status.PENDING, attempts=0, error="", retryable=True
+            status=Status.PENDING,
+            attempts=0,
+            error="",
+            retryable=True,
+            requested_by=request.user,  # charged to this user's budget cap
         )
         if marked:
             enqueue_cutouts(marked)

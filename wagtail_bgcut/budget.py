@@ -6,17 +6,21 @@ would pass a cap, and otherwise writes the row before the call is made, so two c
 each other. The caller hands the row back with :func:`release` when the call certainly cost nothing
 (refused before sending, a 4xx), or marks it :func:`uncertain` when it may have been charged.
 
-The check and the insert run in one transaction but are not serialised across processes: two
-calls racing at the very edge of a cap may both pass, overspending by at most one call each. A cap
-is a guard against runaway spending (a bug, a bulk action, a public form), not an accounting system.
+Calls racing at the edge of a cap are serialised where the database can: the row is inserted
+first, then (on PostgreSQL) a transaction-scoped advisory lock is taken, and only then is the month
+summed, own row included. The second of two racing calls waits for the first to commit and sees its
+row, so concurrent workers cannot overspend. SQLite needs no lock: the insert takes its single write
+lock, which the other process waits for. Other databases (MySQL, Oracle) are not serialised: two
+calls racing at the very edge may both pass, overspending by at most one call each.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,6 +33,7 @@ from .signals import budget_cap_reached
 __all__ = [
     "BudgetExceeded",
     "BudgetStatus",
+    "check",
     "release",
     "reserve",
     "settle",
@@ -45,9 +50,17 @@ class BudgetExceeded(BgcutError):
 
     retryable = False
 
-    def __init__(self, cap: str, limit: float, spent: float, needed: float):
-        self.cap, self.limit, self.spent, self.needed = cap, limit, spent, needed
-        if cap == "user":
+    def __init__(self, cap: str, limit: float, spent: float, needed: float, who: str = ""):
+        self.cap, self.limit, self.spent, self.needed, self.who = cap, limit, spent, needed, who
+        values = {"spent": spent, "limit": limit, "needed": needed, "who": who}
+        if cap == "user" and who:
+            # Raised in a worker: the reason is stored on the row, which other editors see too.
+            message = _(
+                "The monthly BackgroundCut budget of %(who)s, who asked for this, is used up "
+                "(%(spent)g of %(limit)g credits; this needs %(needed)g). Ask an administrator "
+                "to raise it."
+            )
+        elif cap == "user":
             message = _(
                 "Your monthly BackgroundCut budget is used up (%(spent)g of %(limit)g credits; "
                 "this needs %(needed)g). Ask an administrator to raise it."
@@ -57,10 +70,10 @@ class BudgetExceeded(BgcutError):
                 "This site's monthly BackgroundCut budget is used up (%(spent)g of %(limit)g "
                 "credits; this needs %(needed)g). Ask an administrator to raise it."
             )
-        super().__init__(message % {"spent": spent, "limit": limit, "needed": needed})
+        super().__init__(message % values)
 
     def __reduce__(self):
-        return (type(self), (self.cap, self.limit, self.spent, self.needed))
+        return (type(self), (self.cap, self.limit, self.spent, self.needed, self.who))
 
 
 def month_start(now: datetime | None = None) -> datetime:
@@ -78,7 +91,13 @@ def spent_this_month(user_id: str | None = None) -> float:
 
 
 def _user_key(user: object) -> str:
-    if user is None or not getattr(user, "is_authenticated", False):
+    """``CreditSpend.user_id`` for ``user``: a user object (anonymous: ""), or a user's pk as
+    given by a worker that has only the row's ``requested_by_id``."""
+    if user is None or user == "":
+        return ""
+    if isinstance(user, int | str):
+        return str(user)
+    if not getattr(user, "is_authenticated", False):
         return ""
     return str(user.pk)
 
@@ -87,37 +106,104 @@ def _limit(value: object) -> float | None:
     return None if value is None else float(value)
 
 
-def reserve(credits: float, *, kind: str, user: object = None) -> CreditSpend | None:
+# One advisory lock key for the whole guard (the monthly cap spans every user): crc32 of a name,
+# so it is stable across processes and unlikely to meet a site's own advisory locks.
+LOCK_KEY = zlib.crc32(b"wagtail_bgcut.budget")
+
+
+class _Refused(Exception):
+    """Leaves the reservation's transaction, so the row inserted first is rolled back."""
+
+    def __init__(self, error: BudgetExceeded):
+        self.error = error
+
+
+def _serialise() -> None:
+    """Make concurrent reservations queue here until this transaction ends (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+
+
+def _refusal(
+    credits: float, user_id: str, who: str, *, counted: bool = False
+) -> BudgetExceeded | None:
+    """The cap a call costing ``credits`` would pass, as the error to raise; None if none.
+
+    ``counted``: the call's own row is already in the sums (:func:`reserve` inserts it first).
+    """
+    checks = [("monthly", _limit(bgcut_settings.BUDGET_MONTHLY_CREDITS), None)]
+    if user_id:
+        checks.append(("user", _limit(bgcut_settings.BUDGET_USER_MONTHLY_CREDITS), user_id))
+    for cap, limit, who_id in checks:
+        if limit is None:
+            continue
+        spent = spent_this_month(who_id) - (credits if counted else 0.0)
+        if spent + credits > limit + 1e-9:
+            return BudgetExceeded(cap, limit, spent, credits, who if cap == "user" else "")
+    return None
+
+
+def _announce(error: BudgetExceeded, user_id: str) -> None:
+    budget_cap_reached.send(
+        sender=CreditSpend,
+        cap=error.cap,
+        limit=error.limit,
+        spent=error.spent,
+        needed=error.needed,
+        user_id=user_id,
+    )
+
+
+def _capped() -> bool:
+    return (
+        bgcut_settings.BUDGET_MONTHLY_CREDITS is not None
+        or bgcut_settings.BUDGET_USER_MONTHLY_CREDITS is not None
+    )
+
+
+def check(credits: float, *, user: object = None) -> None:
+    """Refuse now (``BudgetExceeded``) if a call costing ``credits`` would pass a cap.
+
+    For a view that queues paid work: the editor hears at once, before anything is queued. It
+    records nothing; the worker's :func:`reserve` still decides when the call is made.
+    """
+    if credits <= 0 or not _capped():
+        return
+    user_id = _user_key(user)
+    error = _refusal(credits, user_id, "")
+    if error is not None:
+        _announce(error, user_id)
+        raise error
+
+
+def reserve(credits: float, *, kind: str, user: object = None, who: str = "") -> CreditSpend | None:
     """Check the caps for a call costing ``credits``; record it and return its row, or refuse.
 
-    Free calls (0 credits) are neither checked nor recorded, and with no cap configured nothing is
-    recorded either (no query per paid call for sites that do not use the guard; a cap set in the
-    middle of a month counts from then on).
+    ``user`` is the user object of a request, or the pk of the user who asked for queued work (a
+    worker's ``Cutout.requested_by_id``; ``who`` then names them in the refusal). Free calls (0
+    credits) are neither checked nor recorded, and with no cap configured nothing is recorded
+    either (no query per paid call for sites that do not use the guard; a cap set in the middle of
+    a month counts from then on).
     """
-    monthly = _limit(bgcut_settings.BUDGET_MONTHLY_CREDITS)
-    per_user = _limit(bgcut_settings.BUDGET_USER_MONTHLY_CREDITS)
-    if credits <= 0 or (monthly is None and per_user is None):
+    if credits <= 0 or not _capped():
         return None
     user_id = _user_key(user)
-    with transaction.atomic():
-        checks = [("monthly", monthly, None)]
-        if user_id:
-            checks.append(("user", per_user, user_id))
-        for cap, limit, who in checks:
-            if limit is None:
-                continue
-            spent = spent_this_month(who)
-            if spent + credits > limit + 1e-9:
-                budget_cap_reached.send(
-                    sender=CreditSpend,
-                    cap=cap,
-                    limit=limit,
-                    spent=spent,
-                    needed=credits,
-                    user_id=user_id,
-                )
-                raise BudgetExceeded(cap, limit, spent, credits)
-        return CreditSpend.objects.create(credits=credits, kind=kind, user_id=user_id)
+    try:
+        with transaction.atomic():
+            # Insert first, then lock, then sum (own row included): whoever waits here sees the
+            # committed rows of everyone who went before (see the module docstring).
+            spend = CreditSpend.objects.create(credits=credits, kind=kind, user_id=user_id)
+            _serialise()
+            error = _refusal(credits, user_id, who, counted=True)
+            if error is not None:
+                raise _Refused(error)
+            return spend
+    except _Refused as refused:
+        error = refused.error
+    # Sent after the rollback, so a receiver's own writes are kept.
+    _announce(error, user_id)
+    raise error
 
 
 def release(spend: CreditSpend | None) -> None:

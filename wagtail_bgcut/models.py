@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.db import models
@@ -141,6 +142,18 @@ class Cutout(models.Model):
     failed_call = models.CharField(max_length=40, blank=True)
     may_have_been_charged = models.BooleanField(default=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    # Who asked for the paid work now queued or last done on this row (an editor's Remove
+    # background, bulk action, redo or retry): the worker charges their BUDGET_USER_MONTHLY_CREDITS
+    # cap. Null for work asked by code (AUTO_PROCESS saves, renders, commands): the site cap only.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
 
     # A worker holds the row while processing; an expired lease means the worker died and the row
     # may be taken again, so nothing stays "processing" forever.

@@ -12,8 +12,10 @@ and queue come from ``WAGTAIL_BGCUT['TASK_BACKEND']`` and ``['TASK_QUEUE']``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,8 +40,37 @@ __all__ = [
     "process_cutouts",
     "request_cutouts",
     "request_redo",
+    "requested_by",
     "retry_cutouts",
 ]
+
+# The user on whose behalf work is being asked for, inside `requested_by(user)`: image saves made
+# by an admin view (AI Cut's save, save as new, replace) reach request_cutouts through Wagtail's
+# signals, which do not carry the request.
+_requester: contextvars.ContextVar[Any] = contextvars.ContextVar("bgcut_requester", default=None)
+
+
+def _who(user: Any) -> Any:
+    """The user to record as ``Cutout.requested_by``: an authenticated user, or None."""
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+@contextlib.contextmanager
+def requested_by(user: Any) -> Iterator[None]:
+    """Work asked for inside this block is charged to ``user``'s budget cap (see
+    :func:`request_cutouts`); an anonymous or missing user changes nothing."""
+    token = _requester.set(_who(user))
+    try:
+        yield
+    finally:
+        _requester.reset(token)
+
+
+def _mark_requested(ids: Sequence[int], user: Any) -> None:
+    """Record who asked for the work on these rows (nothing when no one did)."""
+    user = _who(user)
+    if ids and user is not None:
+        Cutout.objects.filter(pk__in=list(ids)).update(requested_by=user)
 
 
 @task()
@@ -132,7 +163,11 @@ def _schedule_next(ids: Sequence[int], source: list[str] | None, *, retries: boo
 
 
 def request_cutouts(
-    source: Any, presets: str | Iterable[str], *, rehash: bool = False
+    source: Any,
+    presets: str | Iterable[str],
+    *,
+    rehash: bool = False,
+    requested_by: Any = None,
 ) -> list[Cutout]:
     """Make sure the rows for these presets exist and queue work for those not done yet.
 
@@ -143,6 +178,11 @@ def request_cutouts(
 
     ``rehash`` reads the file even if its name was hashed before (the save handlers pass it: a
     storage that overwrites files in place can give a known name new bytes).
+
+    ``requested_by`` (else the user of an enclosing :func:`requested_by` block) is the editor who
+    asked: the rows queued are marked with them and the worker charges their
+    ``BUDGET_USER_MONTHLY_CREDITS`` cap. Without a user (code, AUTO_PROCESS saves, renders) the
+    rows keep whoever asked before, or none: only the site's cap applies.
     """
     names = preset_names(presets)
     fieldfile = source_fieldfile(source)
@@ -152,6 +192,8 @@ def request_cutouts(
     rows = ensure_cutouts(source_file.sha256, names, get_backend())
     todo = sorted({c.pk for c in rows if needs_work(c)})
     if todo:
+        user = requested_by if requested_by is not None else _requester.get()
+        _mark_requested(todo, user)
         enqueue_cutouts(todo, source_ref(fieldfile))
     return rows
 
@@ -175,19 +217,26 @@ def enqueue_cutouts(cutout_ids: Sequence[int], source: list[str] | None = None) 
     transaction.on_commit(enqueue, robust=True)
 
 
-def enqueue_retry(cutout_ids: Sequence[int]) -> None:
-    """Queue a manual retry of these rows once the current transaction commits."""
+def enqueue_retry(cutout_ids: Sequence[int], requested_by: Any = None) -> None:
+    """Queue a manual retry of these rows once the current transaction commits.
+
+    ``requested_by``: the editor who asked; the retry is charged to their budget cap.
+    """
     ids = [int(i) for i in cutout_ids]
+    _mark_requested(ids, requested_by)
     transaction.on_commit(lambda: _configured(retry_cutouts).enqueue(ids), robust=True)
 
 
-def request_redo(cutout_ids: Iterable[int], *, enqueue: bool = True) -> list[int]:
+def request_redo(
+    cutout_ids: Iterable[int], *, enqueue: bool = True, requested_by: Any = None
+) -> list[int]:
     """Make finished cut-outs again (each a new paid call); returns the ids sent back to work.
 
     Only ``done`` rows are taken. They go back to ``pending`` with their file kept: renditions
     already made from it are served until the new file is stored (``cutouts_ready`` then purges
     them), and the credits of both calls are counted. ``enqueue=False`` leaves the work to the
-    caller (``bgcut_process --force`` processes in its own process).
+    caller (``bgcut_process --force`` processes in its own process). ``requested_by`` is the
+    editor who asked (charged to their budget cap); without one the redo is the site's.
     """
     with transaction.atomic():
         ids = list(
@@ -196,7 +245,11 @@ def request_redo(cutout_ids: Iterable[int], *, enqueue: bool = True) -> list[int
             .values_list("pk", flat=True)
         )
         Cutout.objects.filter(pk__in=ids).update(
-            status=Cutout.Status.PENDING, attempts=0, error="", lease_expires_at=None
+            status=Cutout.Status.PENDING,
+            attempts=0,
+            error="",
+            lease_expires_at=None,
+            requested_by=_who(requested_by),
         )
     if ids and enqueue:
         enqueue_cutouts(ids)

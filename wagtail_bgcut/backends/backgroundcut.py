@@ -132,7 +132,8 @@ class BackgroundCutBackend(BaseBackend):
         """Upload (or reuse ``upload``) and make ONE paid ``process-image`` call; download nothing.
 
         The budget guard is asked first, before even the (free) upload, so a refusal costs
-        nothing at all. The pipeline stores what this returns before downloading, so a failed
+        nothing at all; the journal's ``requested_by`` (the editor who asked) is charged too. The
+        pipeline stores what this returns before downloading, so a failed
         download is retried with :meth:`download_outputs` from the stored URLs, never by paying
         again.
         """
@@ -141,7 +142,13 @@ class BackgroundCutBackend(BaseBackend):
         from .. import budget
 
         credits = estimate_credits(variants)
-        spend = budget.reserve(credits, kind="process_image")
+        who = journal.requested_by if journal is not None else ""
+        spend = budget.reserve(
+            credits,
+            kind="process_image",
+            user=who or None,
+            who=journal.requested_by_name if journal is not None else "",
+        )
         try:
             paid = self._request_outputs(source_bytes, variants, upload, journal or CallJournal())
         except BaseException as error:

@@ -100,12 +100,17 @@ class CallJournal:
     upload handle and the paid-for output URLs on the rows at once, so a later attempt (after a
     failure, or after the worker was killed) downloads again from them instead of paying again.
     ``output_urls`` passed in holds the still-valid URLs of earlier attempts, by variant name.
+    ``requested_by`` is the pk of the user who asked for the work ("" for code: AUTO_PROCESS,
+    renders, commands) and ``requested_by_name`` their username: a paying backend charges that
+    user's budget cap too.
     """
 
     upload: UploadRef | None = None
     output_urls: dict[str, str] = field(default_factory=dict)
     output_urls_expire_at: datetime | None = None
     call: str = ""
+    requested_by: str = ""
+    requested_by_name: str = ""
     upload_calls: int = 0
     process_calls: int = 0
     on_change: Callable[[CallJournal], None] | None = None

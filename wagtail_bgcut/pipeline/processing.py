@@ -44,7 +44,11 @@ def process_now(source: Any, presets: str | Iterable[str]) -> list[Cutout]:
     rows = ensure_cutouts(source_file.sha256, names, backend)
     if any(needs_work(c) for c in rows):
         _, data = read_source(fieldfile)
-        _process(source_file.sha256, data, claim(rows), backend)
+        by_requester: dict[int | None, list[Claim]] = defaultdict(list)
+        for c in claim(rows):  # one call per requester: see process_cutout_ids
+            by_requester[c.cutout.requested_by_id].append(c)
+        for claims in by_requester.values():
+            _process(source_file.sha256, data, claims, backend)
         fresh = Cutout.objects.in_bulk([c.pk for c in rows])
         rows = [fresh.get(c.pk, c) for c in rows]
     return rows
@@ -65,12 +69,13 @@ def process_cutout_ids(
     worker took, before any call is made (the task layer queues its dead-worker check there).
     """
     rows = Cutout.objects.filter(pk__in=list(cutout_ids)).order_by("pk")
-    groups: dict[str, list[Cutout]] = defaultdict(list)
+    groups: dict[tuple[str, int | None], list[Cutout]] = defaultdict(list)
     for row in rows:
-        groups[row.source_hash].append(row)
+        # One call per source AND requester: the call is charged to one user's budget cap.
+        groups[(row.source_hash, row.requested_by_id)].append(row)
     backend = get_backend()
     done: list[int] = []
-    for source_hash, group in groups.items():
+    for (source_hash, _requester), group in groups.items():
         claims = claim(group, force=force)
         if not claims:
             continue

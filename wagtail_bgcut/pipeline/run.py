@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db.models import F
 from django.utils import timezone
@@ -245,6 +246,7 @@ def _journal(
         default=None,
     )
     by_name = {variant.variant_name: claim for claim, variant in pairs}
+    requester_id, requester_name = requester(pairs[0][0].cutout) if pairs else ("", "")
 
     def write_back(journal: CallJournal) -> None:
         if journal.upload is not None:
@@ -261,8 +263,27 @@ def _journal(
                 claim.cutout.output_url_expires_at = journal.output_urls_expire_at
 
     return CallJournal(
-        upload=upload, output_urls=urls, output_urls_expire_at=expires, on_change=write_back
+        upload=upload,
+        output_urls=urls,
+        output_urls_expire_at=expires,
+        requested_by=requester_id,
+        requested_by_name=requester_name,
+        on_change=write_back,
     )
+
+
+def requester(cutout: Cutout) -> tuple[str, str]:
+    """``(pk, username)`` of the user who asked for this row's work, or ``("", "")``.
+
+    The processing layer gives one backend call only rows of one requester, so the first row's
+    answer holds for the whole call.
+    """
+    if cutout.requested_by_id is None:
+        return "", ""
+    user = get_user_model().objects.filter(pk=cutout.requested_by_id).first()
+    if user is None:  # deleted since it asked: SET_NULL is on its way; charge the site only
+        return "", ""
+    return str(user.pk), user.get_username()
 
 
 def run_claims(

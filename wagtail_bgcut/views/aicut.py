@@ -42,6 +42,7 @@ from ..backends.base import BaseBackend, get_backend
 from ..exceptions import NotFound
 from ..forms import InvalidDots, parse_dots
 from ..pipeline.run import describe_error
+from ..tasks import requested_by
 from .access import ForbiddenIsForbidden, can_add_to_collection, get_image_for
 from .base import ImageAdminPage, json_error
 from .files import save_as_new_image
@@ -325,7 +326,8 @@ class SaveView(ForbiddenIsForbidden, View):
         png, error, _number, notice = _segment(request, image)
         if error is not None:
             return error
-        new = save_as_new_image(image, png, "png", request.user)
+        with requested_by(request.user):  # AUTO_PROCESS of the new image is this editor's
+            new = save_as_new_image(image, png, "png", request.user)
         edit_url = reverse("wagtailimages:edit", args=[new.pk])
         if notice:
             messages.warning(request, notice)

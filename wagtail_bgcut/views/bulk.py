@@ -21,11 +21,12 @@ from django.utils.translation import ngettext, ngettext_lazy
 from wagtail.admin import messages
 from wagtail.images.views.bulk_actions.image_bulk_action import ImageBulkAction
 
+from .. import budget
 from ..backends.base import get_backend
 from ..cutouts import forget_cutouts, prefetch_cutouts
 from ..forms import BulkRemoveBackgroundForm
 from ..models import Cutout
-from ..presets import all_presets, preset_labels
+from ..presets import all_presets, get_preset, preset_labels
 from ..tasks import request_cutouts
 from .base import find_cutout
 
@@ -76,19 +77,38 @@ class RemoveBackgroundBulkAction(ImageBulkAction):
 
     def get_execution_context(self) -> dict[str, Any]:
         self.outcome: dict[str, Any] = {}
-        return {"preset": self.cleaned_form.cleaned_data["preset"], "outcome": self.outcome}
+        return {
+            "preset": self.cleaned_form.cleaned_data["preset"],
+            "outcome": self.outcome,
+            "user": self.request.user,
+        }
 
     @classmethod
     def execute_action(
-        cls, images, preset: str | None = None, outcome: dict[str, Any] | None = None, **kwargs
+        cls,
+        images,
+        preset: str | None = None,
+        outcome: dict[str, Any] | None = None,
+        user: Any = None,
+        **kwargs,
     ):
+        """Queue the cut-outs, charged to ``user``'s budget cap by the worker.
+
+        An editor whose cap cannot pay for even one cut-out is refused at once and nothing is
+        queued; otherwise the worker refuses, before any spend, whatever passes the cap.
+        """
         if not preset:
             return 0, 0
         outcome = outcome if outcome is not None else {}
-        outcome.update(preset=preset, before={}, images=[], unreadable=0)
+        outcome.update(preset=preset, before={}, images=[], unreadable=0, refused="")
+        try:
+            budget.check(get_backend().estimate_credits([get_preset(preset)]), user=user)
+        except budget.BudgetExceeded as exc:
+            outcome["refused"] = str(exc)
+            return 0, 0
         for image in images:
             try:
-                rows = request_cutouts(image, [preset])
+                rows = request_cutouts(image, [preset], requested_by=user)
             except OSError:
                 outcome["unreadable"] += 1  # a missing original: nothing to queue for this image
                 continue
@@ -109,7 +129,11 @@ def tell_bulk_outcome(request: Any, outcome: dict[str, Any]) -> None:
     preset = outcome.get("preset")
     if not preset:
         return
+    if outcome.get("refused"):
+        messages.error(request, outcome["refused"])
+        return
     counts = {"made": 0, "had": 0, "waiting": 0, "failed": 0, "suspicious": 0}
+    over_budget = ""
     for image in outcome["images"]:
         forget_cutouts(image)
         cutout = find_cutout(image, preset)
@@ -118,6 +142,8 @@ def tell_bulk_outcome(request: Any, outcome: dict[str, Any]) -> None:
             counts["suspicious"] += bool(cutout.suspicious)
         elif cutout is not None and cutout.status == Cutout.Status.FAILED:
             counts["failed"] += 1
+            if cutout.error.startswith(budget.BudgetExceeded.__name__):
+                over_budget = over_budget or cutout.error
         else:
             counts["waiting"] += 1
     label = preset_labels().get(preset, preset)
@@ -148,6 +174,8 @@ def tell_bulk_outcome(request: Any, outcome: dict[str, Any]) -> None:
             texts["waiting"] % {"count": counts["waiting"], "preset": label},
             buttons=status,
         )
+    if over_budget:  # the worker refused some before any spend: the cap's own words
+        messages.error(request, over_budget, buttons=status)
     problems = counts["failed"] + counts["suspicious"] + outcome["unreadable"]
     if problems:
         messages.warning(

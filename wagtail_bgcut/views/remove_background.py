@@ -19,10 +19,11 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from wagtail.admin import messages
 
+from .. import budget
 from ..backends.base import get_backend
 from ..models import Cutout
 from ..presets import all_presets, get_preset, preset_help, preset_labels
-from ..tasks import enqueue_retry, request_cutouts, request_redo
+from ..tasks import enqueue_retry, request_cutouts, request_redo, requested_by
 from .access import ForbiddenIsForbidden, can, can_add_to_collection, get_image_for
 from .base import ImageAdminPage, chosen_preset, cutout_state, find_cutout, json_error
 from .files import (
@@ -129,11 +130,17 @@ class StartView(ImageActionView):
 
     def act(self, request, image: Any, preset: str):
         cutout = find_cutout(image, preset)
+        refused = "" if cutout is not None and cutout.ready else over_budget(request, preset)
+        if refused:
+            if _wants_json(request):
+                return json_error(refused, 402)
+            messages.error(request, refused)
+            return self.back(image, preset)
         try:
             if cutout is not None and cutout.status == Cutout.Status.FAILED:
-                enqueue_retry([cutout.pk])
+                enqueue_retry([cutout.pk], request.user)
             else:
-                request_cutouts(image, [preset])
+                request_cutouts(image, [preset], requested_by=request.user)
         except OSError:
             message = _("The original file could not be read.")
             if _wants_json(request):
@@ -146,6 +153,19 @@ class StartView(ImageActionView):
         # backend the work has run by then (it runs once this request commits).
         request.session[STARTED_KEY] = [image.pk, preset]
         return self.back(image, preset)
+
+
+def over_budget(request, preset: str) -> str:
+    """Why the editor's (or the site's) cap cannot pay for this preset now; "" if it can.
+
+    Asked before queueing, so the editor hears at once; the worker's own check still decides
+    when the call is made (the editor may have spent more meanwhile).
+    """
+    try:
+        budget.check(get_backend().estimate_credits([get_preset(preset)]), user=request.user)
+    except budget.BudgetExceeded as exc:
+        return str(exc)
+    return ""
 
 
 def tell_outcome(request, image: Any, preset: str) -> None:
@@ -188,7 +208,8 @@ class SaveAsNewView(ImageActionView):
         if ready is None:
             return self.back(image, preset)
         cutout, data = ready
-        new = save_as_new_image(image, data, cutout.format, request.user)
+        with requested_by(request.user):  # AUTO_PROCESS of the new image is this editor's
+            new = save_as_new_image(image, data, cutout.format, request.user)
         messages.success(
             request,
             _("Image '%(title)s' created.") % {"title": new.title},
@@ -235,7 +256,8 @@ class ReplaceFileView(ImageActionView):
         if ready is None:
             return self.back(image, preset)
         cutout, data = ready
-        replace_file(image, data, cutout.format, request.user, preset)
+        with requested_by(request.user):  # AUTO_PROCESS of the new file is this editor's
+            replace_file(image, data, cutout.format, request.user, preset)
         messages.success(
             request,
             _(
@@ -279,7 +301,11 @@ class RedoView(ImageActionView):
 
     def act(self, request, image: Any, preset: str):
         cutout = find_cutout(image, preset)
-        if cutout is None or not request_redo([cutout.pk]):
+        refused = over_budget(request, preset) if cutout is not None and cutout.ready else ""
+        if refused:
+            messages.error(request, refused)
+            return self.back(image, preset)
+        if cutout is None or not request_redo([cutout.pk], requested_by=request.user):
             messages.error(request, _("There is no finished cut-out to redo."))
             return self.back(image, preset)
         request.session[STARTED_KEY] = [image.pk, preset]

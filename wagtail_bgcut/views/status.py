@@ -127,6 +127,6 @@ class RetryView(ForbiddenIsForbidden, View):
         if not images_by_hash({cutout.source_hash}, request.user).get(cutout.source_hash):
             raise PermissionDenied
         if cutout.status != Cutout.Status.DONE:
-            enqueue_retry([cutout.pk])
+            enqueue_retry([cutout.pk], request.user)
             messages.success(request, _("The cut-out was queued again."))
         return redirect(reverse("wagtail_bgcut:status"))

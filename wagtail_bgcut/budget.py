@@ -19,7 +19,9 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -33,7 +35,9 @@ from .signals import budget_cap_reached
 __all__ = [
     "BudgetExceeded",
     "BudgetStatus",
+    "UserSpend",
     "check",
+    "per_user_spend",
     "release",
     "reserve",
     "settle",
@@ -227,18 +231,61 @@ def settle(spend: CreditSpend | None, error: BaseException) -> None:
 
 
 @dataclass(frozen=True)
+class UserSpend:
+    """One user's credits this month: ``name`` is their username ("" once the user is deleted)."""
+
+    user_id: str
+    name: str
+    spent: float
+    limit: float | None
+
+    @property
+    def remaining(self) -> float | None:
+        return None if self.limit is None else max(self.limit - self.spent, 0.0)
+
+
+@dataclass(frozen=True)
 class BudgetStatus:
-    """What the admin status page shows."""
+    """What the admin status page shows; ``per_user``: who spent what this month, most first."""
 
     monthly_limit: float | None
     user_limit: float | None
     spent: float
     uncertain: float
     since: datetime
+    per_user: tuple[UserSpend, ...] = ()
 
     @property
     def remaining(self) -> float | None:
         return None if self.monthly_limit is None else max(self.monthly_limit - self.spent, 0.0)
+
+
+def per_user_spend() -> tuple[UserSpend, ...]:
+    """This month's credits by user (rows with no user, background work, left out)."""
+    rows = (
+        CreditSpend.objects.filter(created_at__gte=month_start())
+        .exclude(user_id="")
+        .values("user_id")
+        .annotate(total=Sum("credits"))
+        .order_by("-total", "user_id")
+    )
+    totals = {row["user_id"]: float(row["total"] or 0.0) for row in rows}
+    users = get_user_model()
+    # user_id is str(pk); a pk that is not an integer (UUID) still compares as text here.
+    names = {
+        str(user.pk): user.get_username()
+        for user in users.objects.filter(pk__in=[u for u in totals if _valid_pk(users, u)])
+    }
+    limit = _limit(bgcut_settings.BUDGET_USER_MONTHLY_CREDITS)
+    return tuple(UserSpend(uid, names.get(uid, ""), spent, limit) for uid, spent in totals.items())
+
+
+def _valid_pk(users: Any, value: str) -> bool:
+    try:
+        users._meta.pk.to_python(value)
+    except Exception:
+        return False
+    return True
 
 
 def status() -> BudgetStatus:
@@ -250,4 +297,5 @@ def status() -> BudgetStatus:
         spent=spent_this_month(),
         uncertain=float(unsure.aggregate(total=Sum("credits"))["total"] or 0.0),
         since=since,
+        per_user=per_user_spend(),
     )

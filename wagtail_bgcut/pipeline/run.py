@@ -129,6 +129,12 @@ class Failure:
         return " ".join(part for part in (head, paid, when) if part)[:MAX_REASON]
 
 
+def refused_by_budget(cutout: Cutout) -> bool:
+    """Whether the row's last attempt was refused by a credit cap (nothing was sent or spent):
+    a person asking again, or another editor, may have the budget for it."""
+    return cutout.status == Status.FAILED and cutout.error.startswith("BudgetExceeded")
+
+
 def failure_from(exc: BaseException, call: str = "") -> Failure:
     charged = may_have_been_charged(exc)
     return Failure(

@@ -26,8 +26,9 @@ from ..backends.base import get_backend
 from ..cutouts import forget_cutouts, prefetch_cutouts
 from ..forms import BulkRemoveBackgroundForm
 from ..models import Cutout
+from ..pipeline.run import refused_by_budget
 from ..presets import all_presets, get_preset, preset_labels
-from ..tasks import request_cutouts
+from ..tasks import enqueue_retry, request_cutouts
 from .base import find_cutout
 
 
@@ -109,6 +110,9 @@ class RemoveBackgroundBulkAction(ImageBulkAction):
         for image in images:
             try:
                 rows = request_cutouts(image, [preset], requested_by=user)
+                refused = [r.pk for r in rows if refused_by_budget(r)]
+                if refused:  # refused for a cap earlier: this editor asks for it again
+                    enqueue_retry(refused, user)
             except OSError:
                 outcome["unreadable"] += 1  # a missing original: nothing to queue for this image
                 continue
@@ -142,7 +146,7 @@ def tell_bulk_outcome(request: Any, outcome: dict[str, Any]) -> None:
             counts["suspicious"] += bool(cutout.suspicious)
         elif cutout is not None and cutout.status == Cutout.Status.FAILED:
             counts["failed"] += 1
-            if cutout.error.startswith(budget.BudgetExceeded.__name__):
+            if refused_by_budget(cutout):
                 over_budget = over_budget or cutout.error
         else:
             counts["waiting"] += 1

@@ -86,6 +86,7 @@ class StatusView(ForbiddenIsForbidden, WagtailAdminTemplateMixin, TemplateView):
             if images.get(c.source_hash)
         ]
         spent = Cutout.objects.filter(credits_charged__gt=0, processed_at__isnull=False)
+        status = budget.status()
         context.update(
             rows=rows,
             suspicious=[
@@ -112,7 +113,13 @@ class StatusView(ForbiddenIsForbidden, WagtailAdminTemplateMixin, TemplateView):
                 .order_by("-credits")
             ],
             total_credits=spent.aggregate(total=Sum("credits_charged"))["total"] or 0,
-            budget=budget.status(),
+            budget=status,
+            # Everyone's spend for superusers; an editor sees their own line only.
+            budget_users=[
+                u
+                for u in status.per_user
+                if self.request.user.is_superuser or u.user_id == str(self.request.user.pk)
+            ],
         )
         return context
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -281,9 +282,10 @@ def per_user_spend() -> tuple[UserSpend, ...]:
 
 
 def _valid_pk(users: Any, value: str) -> bool:
+    """Whether ``value`` can be a pk of the user model (a site may have swapped its pk type)."""
     try:
         users._meta.pk.to_python(value)
-    except Exception:
+    except ValidationError:
         return False
     return True
 

@@ -263,3 +263,26 @@ def test_the_status_page_shows_per_user_spend(
     # Superusers see everyone; an editor sees their own line only.
     assert lines(admin) == {"alice": ["1", "0"], "bob": ["1", "0"]}
     assert lines(alice) == {"alice": ["1", "0"]}
+
+
+def test_a_new_image_saved_by_an_editor_queues_auto_process_work_as_theirs(
+    bgcut_server, make_image, alice, settings, run_on_commit
+):
+    """Save as new image (like AI Cut's Save and Replace) saves through Wagtail's signals, which
+    carry no request: ``tasks.requested_by`` makes the AUTO_PROCESS work the editor's."""
+    image = make_image(1)
+    auto = {**settings_for(bgcut_server), "AUTO_PROCESS": ["full"]}
+    with override_settings(WAGTAIL_BGCUT={**auto, "AUTO_PROCESS": []}):
+        pipeline.process_now(image, ["full"])  # the cut-out to save, made by nobody
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    with override_settings(WAGTAIL_BGCUT=auto):
+        by_code = make_image(2)  # a save by code: AUTO_PROCESS with no requester
+        with run_on_commit():
+            login(alice).post(
+                reverse("wagtail_bgcut:save_as_new", args=[image.pk]), {"preset": "full"}
+            )
+        new = type(image).objects.exclude(pk__in=[image.pk, by_code.pk]).get()
+        new_row, code_row = row(new), row(by_code)
+    assert new_row.status == Cutout.Status.PENDING and new_row.requested_by == alice
+    assert code_row.status == Cutout.Status.PENDING and code_row.requested_by is None
+    assert paid(bgcut_server) == 1  # only the first cut-out; the queued work has not run

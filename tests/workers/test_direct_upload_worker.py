@@ -21,6 +21,7 @@ from tests.direct_upload.conftest import Recorder, media_files
 from tests.direct_upload.helpers import Flow
 from tests.factories import ImageBytesFactory, UserFactory
 from tests.hostile_files import truncated_png
+from wagtail_bgcut.direct_upload.finalize import local_folder
 from wagtail_bgcut.direct_upload.jobs import in_worker
 from wagtail_bgcut.models import Cutout, SourceFile, cutout_storage
 
@@ -65,7 +66,8 @@ def test_a_public_upload_is_cut_by_the_worker_and_polled_by_its_owner_only(
     assert status == 202, body
     assert body["status"] == "processing" and body["status_url"].startswith("/bgcut/upload/status/")
     # The web request cut nothing: the original is stored as sent and no worker runs yet.
-    stored = [n for n in media_files(settings.MEDIA_ROOT) if "/direct/" in n]
+    folder = local_folder(body["unique_filename"]) + "/"
+    stored = [n for n in media_files(settings.MEDIA_ROOT) if n.startswith(folder)]
     assert len(stored) == 1 and stored[0].endswith("/source.png")
     with cutout_storage.open(stored[0], "rb") as fh:
         assert fh.read() == photo

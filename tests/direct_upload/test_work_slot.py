@@ -66,3 +66,19 @@ def test_a_failed_cut_gives_its_slot_back(flow):
         flow.token(["full"])
         status, body = flow.process(ImageBytesFactory(squashed_ball=True))
         assert status == 200, body
+
+
+@pytest.mark.parametrize("value", [0, -1, 65, "2", None, True])
+def test_a_concurrency_that_bounds_nothing_is_a_configuration_error(value):
+    from wagtail_bgcut.checks import check_direct_upload_limits
+
+    with bgcut_settings(DIRECT_UPLOAD_CONCURRENCY=value):
+        errors = check_direct_upload_limits()
+    assert [e.id for e in errors] == ["wagtail_bgcut.E040"]
+    assert "DIRECT_UPLOAD_CONCURRENCY" in errors[0].msg
+
+
+def test_the_default_concurrency_passes_the_check():
+    from wagtail_bgcut.checks import check_direct_upload_limits
+
+    assert check_direct_upload_limits() == []

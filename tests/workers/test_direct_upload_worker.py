@@ -1,4 +1,5 @@
-"""A visitor's public local-engine upload cut by a real ``db_worker``, not by the web request.
+"""A visitor's public local-engine upload cut by a real worker (``db_worker``, ``rqworker``), not
+by the web request.
 
 With a worker task backend the ``process/`` view stores the original, queues the cut and answers
 202 with a signed status URL; the browser polls it. Only the visitor who uploaded may read it, and
@@ -30,14 +31,27 @@ from .conftest import wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def on_db_worker(settings, bgcut_server, engine_settings, root_collection):
-    """The direct-upload URLs, a clean cache, and bgcut's tasks queued for ``db_worker``."""
+@pytest.fixture(params=["db", "rq"])
+def on_worker(request, settings, bgcut_server, engine_settings, root_collection):
+    """The direct-upload URLs, a clean cache, and bgcut's tasks queued for a worker engine
+    (``db_worker`` or ``rqworker``); the engine's name."""
+    if request.param == "rq":
+        request.getfixturevalue("redis_db")
     settings.ROOT_URLCONF = "tests.direct_upload.urls"
     cache.clear()
     # start_worker brings the emulator (and its key): the local engine is asked for by name.
+    with engine_settings(request.param, BACKEND="local"):
+        yield request.param
+    cache.clear()
+
+
+@pytest.fixture
+def on_db_worker(settings, bgcut_server, engine_settings, root_collection):
+    """As ``on_worker``, on ``db_worker`` only."""
+    settings.ROOT_URLCONF = "tests.direct_upload.urls"
+    cache.clear()
     with engine_settings("db", BACKEND="local"):
-        yield
+        yield "db"
     cache.clear()
 
 
@@ -54,7 +68,7 @@ def _private(response) -> None:
 
 
 def test_a_public_upload_is_cut_by_the_worker_and_polled_by_its_owner_only(
-    on_db_worker, start_worker
+    on_worker, start_worker
 ):
     assert in_worker()
     client = Client()
@@ -86,7 +100,7 @@ def test_a_public_upload_is_cut_by_the_worker_and_polled_by_its_owner_only(
     code, _, _ = _status(client, body["status_url"][:-3] + "abc")
     assert code == 403
 
-    worker = start_worker("db")
+    worker = start_worker(on_worker)
     code, state, response = wait_for(
         lambda: (r := _status(client, body["status_url"]))[0] != 202 and r,
         120,
@@ -108,7 +122,7 @@ def test_a_public_upload_is_cut_by_the_worker_and_polled_by_its_owner_only(
 
 
 def test_a_file_the_worker_cannot_decode_gets_its_reason_and_leaves_nothing(
-    on_db_worker, start_worker
+    on_worker, start_worker
 ):
     client = Client()
     client.force_login(UserFactory(username="visitor"))
@@ -117,7 +131,7 @@ def test_a_file_the_worker_cannot_decode_gets_its_reason_and_leaves_nothing(
     assert flow.token(["full"]).status_code == 200
     status, body = flow.process(truncated_png())  # its header is fine: only decoding fails
     assert status == 202, body
-    worker = start_worker("db")
+    worker = start_worker(on_worker)
     code, state, response = wait_for(
         lambda: (r := _status(client, body["status_url"]))[0] != 202 and r,
         120,

@@ -345,6 +345,10 @@ class LocalStatusView(_Base):
             result = job_result(job)
         except (TaskResultDoesNotExist, TaskResultMismatch):
             return error(_("No processed image was found for this upload."), 404)
+        except Exception:
+            # The task backend could not be asked (down, misconfigured): say so, never a 500.
+            logger.exception("wagtail_bgcut: could not look up a direct upload's task result")
+            return error(_("Uploads are unavailable right now; try again later."), 503)
         if result.status in (TaskResultStatus.READY, TaskResultStatus.RUNNING):
             return JsonResponse({"status": "processing"}, status=202, headers={"Retry-After": "1"})
         if result.status != TaskResultStatus.SUCCESSFUL:

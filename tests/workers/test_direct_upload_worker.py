@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 from wagtail.images import get_image_model
 
 from tests.browser import chromium_page
@@ -29,28 +29,29 @@ from wagtail_bgcut.models import Cutout, SourceFile, cutout_storage
 from .conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
+URLS = "tests.direct_upload.urls"
 
 
 @pytest.fixture(params=["db", "rq"])
-def on_worker(request, settings, bgcut_server, engine_settings, root_collection):
+def on_worker(request, bgcut_server, engine_settings, root_collection):
     """The direct-upload URLs, a clean cache, and bgcut's tasks queued for a worker engine
     (``db_worker`` or ``rqworker``); the engine's name."""
     if request.param == "rq":
         request.getfixturevalue("redis_db")
-    settings.ROOT_URLCONF = "tests.direct_upload.urls"
     cache.clear()
     # start_worker brings the emulator (and its key): the local engine is asked for by name.
-    with engine_settings(request.param, BACKEND="local"):
+    # Overrides nested inside the emulator's own (not pytest-django's ``settings``, whose undo
+    # would run after the emulator's and bring the emulator's settings back for later tests).
+    with override_settings(ROOT_URLCONF=URLS), engine_settings(request.param, BACKEND="local"):
         yield request.param
     cache.clear()
 
 
 @pytest.fixture
-def on_db_worker(settings, bgcut_server, engine_settings, root_collection):
+def on_db_worker(bgcut_server, engine_settings, root_collection):
     """As ``on_worker``, on ``db_worker`` only."""
-    settings.ROOT_URLCONF = "tests.direct_upload.urls"
     cache.clear()
-    with engine_settings("db", BACKEND="local"):
+    with override_settings(ROOT_URLCONF=URLS), engine_settings("db", BACKEND="local"):
         yield "db"
     cache.clear()
 
@@ -67,9 +68,7 @@ def _private(response) -> None:
     assert "Traceback" not in body and "manifest" not in body and "direct_upload" not in body
 
 
-def test_a_public_upload_is_cut_by_the_worker_and_polled_by_its_owner_only(
-    on_worker, start_worker
-):
+def test_a_public_upload_is_cut_by_the_worker_and_polled_by_its_owner_only(on_worker, start_worker):
     assert in_worker()
     client = Client()
     client.force_login(UserFactory(username="visitor"))

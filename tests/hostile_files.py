@@ -105,3 +105,13 @@ CORPUS: list[Hostile] = [
     Hostile("cmyk-jpeg", cmyk_jpeg, "accept"),
     Hostile("png-16-bit-grey", png_16bit, "accept"),
 ]
+
+
+def dump(folder: str) -> None:
+    """Write every corpus file to ``folder`` under its name (for probes in other settings)."""
+    import os
+
+    os.makedirs(folder, exist_ok=True)
+    for hostile in CORPUS:
+        with open(os.path.join(folder, hostile.name), "wb") as fh:
+            fh.write(hostile.make())

@@ -92,7 +92,11 @@ TASKS = {
 }
 # Redis for RQ and the shared rate limiter's cache: DB 11 unless BGCUT_REDIS_URL says otherwise.
 REDIS_URL = os.environ.get("BGCUT_REDIS_URL", "redis://127.0.0.1:6379/11")
-RQ_QUEUES = {"bgcut-tests": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+# "default" too: django-tasks-rq looks results up (get_result) on django_rq's default connection.
+RQ_QUEUES = {
+    "bgcut-tests": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+}
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},

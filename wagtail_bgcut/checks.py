@@ -295,6 +295,7 @@ def check_direct_upload_limits(app_configs=None, **kwargs):
         ("DIRECT_UPLOAD_MAX_PIXELS", 1, MAX_UPLOAD_PIXELS),
         ("DIRECT_UPLOAD_MAX_SIDE", 1, 100_000),
         ("DIRECT_UPLOAD_MAX_ASPECT", 1, 1_000),
+        ("DIRECT_UPLOAD_CONCURRENCY", 1, 64),
     ):
         value = getattr(bgcut_settings, name)
         if (

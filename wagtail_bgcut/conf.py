@@ -167,6 +167,10 @@ DEFAULTS: dict[str, Any] = {
     # Megapixels of local-engine work per user and per client IP (same windows as the throttle):
     # tokens ration the attempts, this rations what the attempts make the server do.
     "DIRECT_UPLOAD_WORK_THROTTLE": {"user": "400/hour", "ip": "400/hour"},
+    # Public local-engine uploads cut at once in one web process when no worker task backend runs
+    # them (ImmediateBackend); beyond it the upload is answered 503 with Retry-After at once.
+    # With a worker backend (db_worker, RQ) the upload is queued instead (docs/security.md).
+    "DIRECT_UPLOAD_CONCURRENCY": 1,
     # Collection (id, or name made under the root) that the default handler puts visitors'
     # uploads in; None: the root collection.
     "DIRECT_UPLOAD_COLLECTION": "Visitor uploads",

@@ -356,3 +356,33 @@ def test_running_out_of_memory_is_a_reason_not_a_bare_memoryerror():
     last = run_probe(OUT_OF_MEMORY_PROBE)
     assert last.startswith("REASON False "), last
     assert "needs more memory" in last and "MemoryError" not in last
+
+
+def test_admin_pages_refuse_an_image_the_engine_would_refuse_without_rendering_it(root_collection):
+    """An image Wagtail's upload lets through but the engine refuses (here 6000x2, far beyond
+    100:1): AI Cut and the Remove background page say why instead of rendering a preview (for a
+    1 x 100,000,000 PNG that preview was a MemoryError), and segmenting answers 422, not 502."""
+    from tests.factories import CollectionFactory, WagtailImageFactory
+    from tests.hostile_files import extreme_aspect
+
+    shop = CollectionFactory(name="Shop")
+    editor = EditorFactory(username="editor", collection=shop)
+    image = WagtailImageFactory(collection=shop, data=extreme_aspect(), filename="long.png")
+    client = Client()
+    assert client.login(username=editor.username, password=PASSWORD)
+    for url in (
+        reverse("wagtail_bgcut:aicut", args=[image.pk]),
+        reverse("wagtail_bgcut:remove_background", args=[image.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "data-bgcut-refused" in page and "6000x2: too long and thin" in page
+        assert not image.renditions.exists()  # no preview was rendered
+    response = client.post(
+        reverse("wagtail_bgcut:aicut_segment", args=[image.pk]),
+        json.dumps({"green": [[3000, 1]], "request_number": 1}),
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert "too long and thin" in response.json()["error"]

@@ -45,7 +45,9 @@ __all__ = [
     "image_info",
     "load_local_result",
     "local_folder",
+    "save_local_outputs",
     "save_local_result",
+    "save_local_source",
     "store_cutouts",
     "upright_output",
 ]
@@ -267,14 +269,20 @@ def local_folder(unique_filename: str) -> str:
     return f"{bgcut_settings.UPLOAD_TO.strip('/')}/direct/{unique_filename}"
 
 
-def save_local_result(
-    unique_filename: str, source: bytes, source_format: str, outputs: Mapping[str, OutputFile]
+def save_local_source(unique_filename: str, source: bytes, source_format: str) -> str:
+    """Store the upload's original, byte for byte, where finalize will look for it."""
+    folder = local_folder(unique_filename)
+    return cutout_storage.save(f"{folder}/source.{source_format}", ContentFile(source))
+
+
+def save_local_outputs(
+    unique_filename: str, source_name: str, outputs: Mapping[str, OutputFile]
 ) -> dict[str, str]:
-    """Keep the local engine's files until finalize; returns storage names by preset."""
+    """Store the engine's outputs and the manifest finalize reads; storage names by preset."""
     storage = cutout_storage
     folder = local_folder(unique_filename)
-    names = {"__source__": storage.save(f"{folder}/source.{source_format}", ContentFile(source))}
-    manifest: dict[str, Any] = {"source": names["__source__"], "outputs": {}}
+    names = {"__source__": source_name}
+    manifest: dict[str, Any] = {"source": source_name, "outputs": {}}
     for preset, out in outputs.items():
         name = storage.save(f"{folder}/{preset}.{out.format}", ContentFile(out.data))
         names[preset] = name
@@ -286,6 +294,14 @@ def save_local_result(
         }
     storage.save(f"{folder}/manifest.json", ContentFile(json.dumps(manifest).encode()))
     return names
+
+
+def save_local_result(
+    unique_filename: str, source: bytes, source_format: str, outputs: Mapping[str, OutputFile]
+) -> dict[str, str]:
+    """Keep the local engine's files until finalize; returns storage names by preset."""
+    source_name = save_local_source(unique_filename, source, source_format)
+    return save_local_outputs(unique_filename, source_name, outputs)
 
 
 def load_local_result(

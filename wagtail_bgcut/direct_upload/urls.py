@@ -9,7 +9,7 @@ from typing import Any
 
 from django.urls import URLPattern, path
 
-from .views import FinalizeView, LocalProcessView, TokenView
+from .views import FinalizeView, LocalProcessView, LocalStatusView, TokenView
 
 app_name = "wagtail_bgcut_direct_upload"
 
@@ -20,6 +20,7 @@ def get_urls(**overrides: Any) -> tuple[list[URLPattern], str]:
         [
             path("token/", TokenView.as_view(**overrides), name="token"),
             path("process/", LocalProcessView.as_view(**overrides), name="process"),
+            path("status/", LocalStatusView.as_view(**overrides), name="status"),
             path("finalize/", FinalizeView.as_view(**overrides), name="finalize"),
         ],
         app_name,

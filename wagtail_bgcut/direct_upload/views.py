@@ -3,7 +3,9 @@
 - ``TokenView`` (POST, CSRF): permission, throttle, then an access token for the requested presets
   (from the Token API with the server's key, or a site-signed local token) plus a signed ticket.
 - ``LocalProcessView`` (POST multipart ``token`` + ``image``): the local engine behind the same
-  JSON shape as the Processing API, for sites without an API key.
+  JSON shape as the Processing API, for sites without an API key. With a worker task backend it
+  stores the original, queues the cut and answers 202 with a status URL (``LocalStatusView``,
+  GET, readable only by the uploader); otherwise it cuts in a bounded slot of the request.
 - ``FinalizeView`` (POST JSON, CSRF): checks the ticket, fetches the files, stores the cut-outs,
   runs the handler. Every refusal happens before anything is written.
 
@@ -12,22 +14,23 @@ Errors answer ``{"detail": ...}`` like the API; no response ever carries the API
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import json
 import logging
+import time
 from typing import Any
 
 from django.core import signing
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django_tasks import TaskResultStatus
+from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
 from .. import budget
 from ..backends.backgroundcut import BackgroundCutBackend
@@ -40,17 +43,18 @@ from ..variants import estimate_credits
 from . import tokens
 from .finalize import (
     MAX_SOURCE_BYTES,
-    OutputFile,
     ResultError,
     check_content,
     check_output,
     delete_files,
     download_api_result,
     load_local_result,
-    save_local_result,
+    save_local_outputs,
+    save_local_source,
     store_cutouts,
 )
 from .handlers import resolve_handler
+from .jobs import Busy, cut, enqueue_cut, in_worker, job_result, read_job, work_slot
 from .limits import ImageRefused, check_upload
 from .permissions import resolve_permission
 from .throttle import check_throttle, check_work
@@ -61,17 +65,6 @@ MAX_PRESETS = 5
 MAX_JSON_BYTES = 64 * 1024
 MAX_URL = 2048
 REFERENCE_SALT = "wagtail_bgcut.direct_upload.reference"
-
-
-def release_memory() -> None:
-    """Give a failed job's memory back to the system, not only to Python's allocator.
-
-    glibc keeps freed arenas mapped; without ``malloc_trim`` one huge failed image leaves the worker
-    process gigabytes larger for the rest of its life.
-    """
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def delete_rolled_back(names: list[str]) -> None:
@@ -238,6 +231,21 @@ class LocalProcessView(_Base):
             facts = check_upload(data)
         except ImageRefused as exc:
             return error(str(exc), exc.status)
+        if in_worker():
+            return self._queue(request, token, data, facts)
+        try:
+            with work_slot():
+                return self._cut_here(request, token, data, facts)
+        except Busy as busy:
+            # Nothing counted, nothing spent: the same token works when the browser comes back.
+            return error(
+                _("The server is busy; try again in %(s)d seconds.") % {"s": busy.retry_after},
+                503,
+                Retry_After=str(busy.retry_after),
+            )
+
+    def _spend(self, request: HttpRequest, token: tokens.LocalToken, facts) -> JsonResponse | None:
+        """Count the work and spend the token; an error response when either is refused."""
         hit = check_work(request, facts.width * facts.height / 1e6)
         if hit is not None:
             return error(
@@ -249,33 +257,112 @@ class LocalProcessView(_Base):
         # process does not give the attempt back, so one token cannot repeat costly work.
         if not tokens.use_nonce(token.nonce, token.expires, kind="local"):
             return error(_("Missing, invalid or expired access token."), 401)
+        return None
+
+    def _cut_here(self, request, token, data: bytes, facts) -> JsonResponse:
+        """Cut in this request (no worker backend), inside one of the process's work slots."""
+        refused = self._spend(request, token, facts)
+        if refused is not None:
+            return refused
         try:
-            variants = [get_preset(p) for p in token.presets]
-            result = get_backend().process(data, variants)
-            outputs = {
-                p: OutputFile(o.read(), o.format, o.width, o.height)
-                for p, o in result.outputs.items()
-            }
-            names = save_local_result(token.unique_filename, data, facts.format, outputs)
-        except (BackendError, UnknownPreset) as exc:
-            release_memory()
-            return error(str(getattr(exc, "detail", "") or exc), 400)
-        except MemoryError:
-            release_memory()
-            logger.warning("wagtail_bgcut: a direct upload ran out of memory while processing")
-            return error(_("This image needs more memory than the server can give it."), 413)
+            outputs = cut(data, token.presets)
+        except ResultError as exc:
+            if exc.status == 413:
+                logger.warning("wagtail_bgcut: a direct upload ran out of memory while processing")
+            return error(str(exc), exc.status)
+        source_name = save_local_source(token.unique_filename, data, facts.format)
+        names = save_local_outputs(token.unique_filename, source_name, outputs)
+        return success(request, token.unique_filename, names["__source__"], names, token.presets)
 
-        def url(name: str) -> str:
-            return request.build_absolute_uri(cutout_storage.url(name))
-
+    def _queue(self, request, token, data: bytes, facts) -> JsonResponse:
+        """Store the original and queue the cut on the worker backend; 202 and a status URL."""
+        refused = self._spend(request, token, facts)
+        if refused is not None:
+            return refused
+        source_name = save_local_source(token.unique_filename, data, facts.format)
+        try:
+            job = enqueue_cut(
+                binding=tokens.request_binding(request),
+                unique_filename=token.unique_filename,
+                presets=token.presets,
+                source_name=source_name,
+                expires=token.expires,
+            )
+        except Exception:
+            # Nothing was processed: the stored original goes and the token is given back.
+            logger.exception("wagtail_bgcut: could not queue a direct upload")
+            delete_files([source_name])
+            tokens.release_nonce(token.nonce, kind="local")
+            return error(_("Uploads are unavailable right now; try again later."), 503)
+        status_url = reverse(f"{request.resolver_match.namespace}:status")
         return JsonResponse(
             {
-                "status": "success",
+                "status": "processing",
                 "unique_filename": token.unique_filename,
-                "input_url": url(names["__source__"]),
-                "output_urls": {p: url(names[p]) for p in token.presets},
-            }
+                "status_url": f"{status_url}?job={job.sign()}",
+            },
+            status=202,
+            headers={"Retry-After": "1"},
         )
+
+
+def success(request, unique_filename: str, source_name: str, names, presets) -> JsonResponse:
+    """The Processing API's success answer for files the site's own engine stored."""
+
+    def url(name: str) -> str:
+        return request.build_absolute_uri(cutout_storage.url(name))
+
+    return JsonResponse(
+        {
+            "status": "success",
+            "unique_filename": unique_filename,
+            "input_url": url(source_name),
+            "output_urls": {p: url(names[p]) for p in presets},
+        }
+    )
+
+
+@method_decorator(never_cache, name="dispatch")
+class LocalStatusView(_Base):
+    """``GET status/?job=...``: how a queued upload is doing, for the visitor who uploaded it.
+
+    202 while it waits or runs, the Processing API's success answer when it is cut, a 4xx with
+    the reason when it was refused. The signed job names the task result and who uploaded; no
+    storage name, task detail or traceback is ever answered.
+    """
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        job = read_job(request.GET.get("job"))
+        if job is None:
+            return error(_("This upload status link is not valid."), 403)
+        if not constant_time_compare(job.binding, tokens.request_binding(request)):
+            return error(_("This upload was started by someone else."), 403)
+        if job.expires <= time.time():
+            return error(_("The upload took too long and expired; please upload again."), 410)
+        try:
+            result = job_result(job)
+        except (TaskResultDoesNotExist, TaskResultMismatch):
+            return error(_("No processed image was found for this upload."), 404)
+        except Exception:
+            # The task backend could not be asked (down, misconfigured): say so, never a 500.
+            logger.exception("wagtail_bgcut: could not look up a direct upload's task result")
+            return error(_("Uploads are unavailable right now; try again later."), 503)
+        if result.status in (TaskResultStatus.READY, TaskResultStatus.RUNNING):
+            return JsonResponse({"status": "processing"}, status=202, headers={"Retry-After": "1"})
+        if result.status != TaskResultStatus.SUCCESSFUL:
+            # The task raised: its traceback stays in the task backend, for the site's people.
+            return error(_("The image could not be processed; please upload it again."), 503)
+        value = result.return_value or {}
+        if value.get("ok"):
+            names = {**value["outputs"], "__source__": value["input"]}
+            return success(request, job.unique_filename, value["input"], names, job.presets)
+        if value.get("code") == "expired":
+            return error(_("The upload took too long and expired; please upload again."), 410)
+        if value.get("code") == "refused":
+            return error(str(value.get("detail") or ""), int(value.get("status") or 400))
+        return error(_("No processed image was found for this upload."), 404)
 
 
 @method_decorator(never_cache, name="dispatch")

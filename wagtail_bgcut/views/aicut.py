@@ -44,7 +44,7 @@ from ..forms import InvalidDots, parse_dots
 from ..pipeline.run import describe_error
 from ..tasks import requested_by
 from .access import ForbiddenIsForbidden, can_add_to_collection, get_image_for
-from .base import ImageAdminPage, json_error
+from .base import ImageAdminPage, json_error, uncuttable
 from .files import save_as_new_image
 
 SESSION_KEY = "wagtail_bgcut_aicut"
@@ -267,12 +267,16 @@ class AICutView(ForbiddenIsForbidden, ImageAdminPage):
             save_url=reverse("wagtail_bgcut:aicut_save", args=[self.image.pk]),
             can_save_new=can_add_to_collection(self.request.user, self.image.collection),
             back_url=reverse("wagtail_bgcut:remove_background", args=[self.image.pk]),
+            refused=uncuttable(self.image),
         )
         return context
 
 
 def _segment(request, image: Any) -> tuple[bytes | None, JsonResponse | None, int, str | None]:
     png, error, number, notice = None, None, 0, None
+    refused = uncuttable(image)
+    if refused:
+        return None, json_error(refused, 422), 0, None
     try:
         dots = parse_dots(request.body, image.width, image.height)
     except InvalidDots as exc:

@@ -10,9 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from ..conf import bgcut_settings
 from ..cutouts import resolve_cutout
 from ..exceptions import UnknownPreset
 from ..forms import default_preset
+from ..imaging.loading import MAX_ASPECT
 from ..models import Cutout
 from ..presets import all_presets
 
@@ -64,6 +66,37 @@ def cutout_state(cutout: Cutout | None) -> dict[str, Any]:
         "height": cutout.height,
         "error": cutout.error if cutout.status == Cutout.Status.FAILED else "",
     }
+
+
+def uncuttable(image: Any) -> str | None:
+    """Why the engine would refuse this image, from the size Wagtail stored (no file read).
+
+    The admin pages show a preview rendition, and Wagtail's renderer decodes every pixel: an image
+    the engine refuses from its header (a 1 x 100,000,000 PNG that Wagtail's upload let through)
+    would cost gigabytes and end in a MemoryError before the page could say why.
+    """
+    width, height = int(image.width or 0), int(image.height or 0)
+    if width < 1 or height < 1:
+        return str(_("The image has no pixels."))
+    limit = int(bgcut_settings.MAX_SOURCE_PIXELS)
+    if width * height > limit:
+        return str(
+            _(
+                "The image is %(w)dx%(h)d (%(mp)s megapixels); at most %(limit)s megapixels can "
+                "be cut out here."
+            )
+            % {
+                "w": width,
+                "h": height,
+                "mp": f"{width * height / 1e6:.1f}",
+                "limit": f"{limit / 1e6:g}",
+            }
+        )
+    if max(width, height) / min(width, height) > MAX_ASPECT:
+        return str(
+            _("The image is %(w)dx%(h)d: too long and thin to cut out.") % {"w": width, "h": height}
+        )
+    return None
 
 
 def json_error(message: str, status: int = 400) -> JsonResponse:

@@ -25,7 +25,14 @@ from ..models import Cutout
 from ..presets import all_presets, get_preset, preset_help, preset_labels
 from ..tasks import enqueue_retry, request_cutouts, request_redo, requested_by
 from .access import ForbiddenIsForbidden, can, can_add_to_collection, get_image_for
-from .base import ImageAdminPage, chosen_preset, cutout_state, find_cutout, json_error
+from .base import (
+    ImageAdminPage,
+    chosen_preset,
+    cutout_state,
+    find_cutout,
+    json_error,
+    uncuttable,
+)
 from .files import (
     RestoreError,
     last_replacement,
@@ -67,6 +74,7 @@ class RemoveBackgroundView(ForbiddenIsForbidden, ImageAdminPage):
             cutout=cutout,
             state=state,
             working=state["status"] in (Cutout.Status.PENDING, Cutout.Status.PROCESSING),
+            refused=uncuttable(image),
             can_save_new=can_add_to_collection(self.request.user, image.collection),
             can_replace=can(self.request.user, "change", image),
             replacement=last_replacement(image),

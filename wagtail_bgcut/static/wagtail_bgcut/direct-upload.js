@@ -2,7 +2,9 @@
 //
 // 1. ask the site for a token + signed ticket (POST JSON, CSRF),
 // 2. send the file + token straight to the Processing API (or the site's local endpoint),
-//    with upload progress (XMLHttpRequest),
+//    with upload progress (XMLHttpRequest); a site whose worker cuts the image answers 202 with a
+//    status URL, polled until the cut-out is ready or a reason comes back; a busy site answers
+//    503 with Retry-After, and the file is sent again after that wait (the token is unspent),
 // 3. post the result and the ticket back to the site's finalize URL (CSRF); show the cut-out.
 //
 // Markup: any element with data-bgcut-direct-upload (see the widget template). Every widget on
@@ -41,8 +43,17 @@ export function requestToken(tokenUrl, presets, csrf) {
   return postJSON(tokenUrl, { presets }, csrf);
 }
 
-// Multipart token + image, as the Processing API documents; onProgress(fraction 0..1).
-export function sendToProcessing(processUrl, token, file, onProgress) {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// How often a busy site (503 + Retry-After) is asked again before its reason is shown.
+const BUSY_RETRIES = 5;
+
+function retryAfter(value, fallback) {
+  const seconds = Number.parseInt(value || "", 10);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 60) : fallback;
+}
+
+// Multipart token + image, once; resolves {status, data, retryAfter} whatever the status.
+function sendOnce(processUrl, token, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", processUrl);
@@ -52,20 +63,54 @@ export function sendToProcessing(processUrl, token, file, onProgress) {
     });
     // The file is sent: from here on the API is removing the background (seconds, not bytes).
     xhr.upload.addEventListener("load", () => onProgress && onProgress(1));
-    xhr.addEventListener("load", () => {
-      const data = xhr.response || {};
-      if (xhr.status >= 200 && xhr.status < 300 && data.status === "success") {
-        resolve(data);
-      } else {
-        reject(new Error(data.detail || `Background removal failed (${xhr.status}).`));
-      }
-    });
+    xhr.addEventListener("load", () =>
+      resolve({
+        status: xhr.status,
+        data: xhr.response || {},
+        retryAfter: xhr.getResponseHeader("Retry-After"),
+      }),
+    );
     xhr.addEventListener("error", () => reject(new Error("The upload could not be sent.")));
     const form = new FormData();
     form.append("token", token);
     form.append("image", file);
     xhr.send(form);
   });
+}
+
+// Poll a worker-cut upload's status URL (202 while it waits) until the result or a reason.
+export async function followStatus(statusUrl) {
+  for (;;) {
+    const response = await fetch(statusUrl, { credentials: "same-origin" });
+    let data = {};
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = {};
+    }
+    if (response.status === 202) {
+      await sleep(retryAfter(response.headers.get("Retry-After"), 1) * 1000);
+      continue;
+    }
+    if (response.ok && data.status === "success") return data;
+    throw new Error(data.detail || `Background removal failed (${response.status}).`);
+  }
+}
+
+// Multipart token + image, as the Processing API documents; onProgress(fraction 0..1);
+// onWait(message) while a busy site is waited for.
+export async function sendToProcessing(processUrl, token, file, onProgress, onWait) {
+  for (let attempt = 0; ; attempt += 1) {
+    const { status, data, retryAfter: after } = await sendOnce(processUrl, token, file, onProgress);
+    if (status >= 200 && status < 300 && data.status === "success") return data;
+    if (status === 202 && data.status_url) return followStatus(data.status_url);
+    if (status === 503 && after && attempt < BUSY_RETRIES) {
+      if (onWait) onWait(data.detail || "");
+      await sleep(retryAfter(after, 5) * 1000);
+      continue;
+    }
+    throw new Error(data.detail || `Background removal failed (${status}).`);
+  }
 }
 
 export function finalize(finalizeUrl, grant, result, csrf) {
@@ -109,6 +154,9 @@ export async function upload(root, file) {
         if (progress) progress.removeAttribute("value"); // indeterminate: no byte count to show
         say(root.dataset.textProcessing || "Removing the background…");
       }
+    }, (detail) => {
+      root.dataset.state = "uploading"; // sent again after the wait: progress shows once more
+      say(detail);
     });
     say(root.dataset.textSaving || "Saving…");
     const saved = await finalize(grant.finalize_url, grant, result, csrf);

@@ -19,7 +19,9 @@ RUN = "from tests.redis_claim import redis_url; print(redis_url(), flush=True); 
 
 
 def start_run() -> tuple[subprocess.Popen, str]:
-    env = {k: v for k, v in os.environ.items() if k != "BGCUT_REDIS_URL"}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("BGCUT_REDIS_URL", "BGCUT_REDIS_CLAIMED")
+    }
     env["PYTHONPATH"] = str(ROOT)
     run = subprocess.Popen(
         [sys.executable, "-c", RUN],
@@ -64,4 +66,5 @@ def test_an_explicit_url_is_used_as_given(monkeypatch):
     from tests.redis_claim import redis_url
 
     monkeypatch.setenv("BGCUT_REDIS_URL", "redis://127.0.0.1:6379/7")
+    monkeypatch.delenv("BGCUT_REDIS_CLAIMED", raising=False)
     assert redis_url() == "redis://127.0.0.1:6379/7"

@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
             if process.poll() is None:
                 kill(process)
         server.stop()
+        if use_redis:  # empty again, so a later run may claim it (tests/redis_claim.py)
+            import redis
+
+            redis.Redis.from_url(redis_url).flushdb()
         if use_pg:
             from django.db import connections
 

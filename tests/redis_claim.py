@@ -17,7 +17,7 @@ import socket
 import sys
 
 DEFAULT = "redis://127.0.0.1:6379/11"
-CLAIMABLE = range(11, 16)
+CLAIMABLE = range(12, 16)
 CLAIM_KEY = "wagtail-bgcut:tests:redis-db:{db}"
 CLAIM_SECONDS = 12 * 3600  # a crashed run's claim lapses by itself too
 
@@ -55,14 +55,16 @@ def redis_url() -> str:
             os.environ["BGCUT_REDIS_CLAIMED"] = "1"
             return explicit
         for db in CLAIMABLE:
-            if _claim(admin, db, owner):
+            empty = redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").dbsize() == 0
+            if empty and _claim(admin, db, owner):
                 url = f"redis://127.0.0.1:6379/{db}"
                 os.environ["BGCUT_REDIS_URL"] = url
                 os.environ["BGCUT_REDIS_CLAIMED"] = "1"
                 return url
         print(
             f"wagtail-bgcut tests: Redis databases {CLAIMABLE.start}-{CLAIMABLE.stop - 1} are all "
-            f"claimed by other runs; sharing {DEFAULT} (set BGCUT_REDIS_URL to choose one)",
+            f"claimed or not empty; sharing {DEFAULT} (set BGCUT_REDIS_URL to choose one, or "
+            "empty a stale one with `redis-cli -n N flushdb`)",
             file=sys.stderr,
         )
     except Exception:  # no redis package or no server: DEFAULT, and the Redis tests say why

@@ -92,7 +92,7 @@ TASKS = {
     "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["bgcut-tests"]},
 }
 # Redis for RQ and the shared rate limiter's cache: BGCUT_REDIS_URL, or a database of its own for
-# this run (11-15, claimed so that two suites on one machine never share one: tests/redis_claim.py).
+# this run (12-15, claimed so that two suites on one machine never share one: tests/redis_claim.py).
 REDIS_URL = redis_url()
 RQ_QUEUES = {"bgcut-tests": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
 CACHES = {

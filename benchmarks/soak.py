@@ -385,6 +385,7 @@ def _jobs() -> float | None:
         if gaps
         else ""
     )
+    return work[len(work) // 2]
 
 
 def _explain(args, limited, requests, elapsed, saved_in, saved, cpu, driver_cpu, n_workers):

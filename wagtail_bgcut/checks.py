@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.module_loading import import_string
 
 from .api_facts import MAX_UPLOAD_PIXELS
@@ -361,13 +362,15 @@ def check_shared_rate_limit(app_configs=None, **kwargs):
     return []
 
 
+DIRECT_UPLOAD_VIEWS = {
+    ("wagtail_bgcut.direct_upload.views", name)
+    for name in ("FinalizeView", "LocalProcessView", "TokenView")
+}
+
+
 def _direct_upload_mounted() -> bool:
-    """Whether the URLconf serves the direct-upload views (under any prefix or namespace)."""
-    from django.urls import URLPattern, URLResolver, get_resolver
-
-    from .direct_upload.views import FinalizeView, LocalProcessView, TokenView
-
-    doors = (FinalizeView, LocalProcessView, TokenView)
+    """Whether the URLconf serves the direct-upload views (under any prefix or namespace, or a
+    subclass of them). Matched by name, so this core module never imports the Wagtail glue."""
     todo = list(get_resolver().url_patterns)
     while todo:
         entry = todo.pop()
@@ -375,7 +378,9 @@ def _direct_upload_mounted() -> bool:
             todo.extend(entry.url_patterns)
         elif isinstance(entry, URLPattern):
             view_class = getattr(entry.callback, "view_class", None)
-            if isinstance(view_class, type) and issubclass(view_class, doors):
+            if isinstance(view_class, type) and any(
+                (cls.__module__, cls.__name__) in DIRECT_UPLOAD_VIEWS for cls in view_class.__mro__
+            ):
                 return True
     return False
 

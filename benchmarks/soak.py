@@ -98,13 +98,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--workers", type=int, default=3, help="worker processes: two db_worker, then RQ and db"
+    )
     parser.add_argument("--small", action="store_true", help="12 images + 3 duplicates")
     args = parser.parse_args(argv)
     if args.small:
         args.images, args.duplicates, args.timeout = 12, 3, 180
 
+    # SIGTERM (a `kill`, a CI timeout) unwinds through the `finally` below like Ctrl+C: the
+    # workers are stopped and the database dropped, instead of left running on a dead queue.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="bgcut-soak-"))
-    redis_url = os.environ.get("BGCUT_REDIS_URL", "redis://127.0.0.1:6379/12")
+    from tests.redis_claim import redis_url as claim_redis
+
+    redis_url = claim_redis()  # BGCUT_REDIS_URL, or a database no test run is using
     use_redis = _redis_ok(redis_url)
     use_pg = _answers("127.0.0.1", 5432)
     db_name = (
@@ -145,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         "MAX_ATTEMPTS": 5,
         "MAX_RETRIES": 2,
         "AUTO_PROCESS": PRESETS,
+        # The workers call the API; a fetched local model would only slow their start-up (the
+        # system check loads it) and take memory in each of them.
+        "LOCAL_MODEL": None,
     }
     env = {
         **os.environ,
@@ -191,16 +202,21 @@ def main(argv: list[str] | None = None) -> int:
         workers.append((kind, process))
         return process
 
-    kinds = ["db", "db", "rq" if use_redis else "db"]
+    kinds = (["db", "db"] + ["rq" if use_redis else "db", "db"] * args.workers)[: args.workers]
     try:
         for kind in kinds:
             start(kind)
+        _wait_ready(logs, workers)
         return _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
     finally:
         for _, process in workers:
             if process.poll() is None:
                 kill(process)
         server.stop()
+        if use_redis:  # empty again, so a later run may claim it (tests/redis_claim.py)
+            import redis
+
+            redis.Redis.from_url(redis_url).flushdb()
         if use_pg:
             from django.db import connections
 
@@ -210,6 +226,30 @@ def main(argv: list[str] | None = None) -> int:
             dsn = "host=127.0.0.1 user=postgres dbname=postgres"
             with psycopg.connect(dsn, autocommit=True) as c:
                 c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+READY = {"db": b"Starting worker", "rq": b"*** Listening on"}
+
+
+def _wait_ready(logs: Path, workers: list[tuple[str, subprocess.Popen]], timeout: float = 120):
+    """Until every worker says it listens, so the measured minutes are the workers' own."""
+    deadline = time.monotonic() + timeout
+    for i, (kind, process) in enumerate(workers):
+        log = logs / f"{kind}-{i}.log"
+        while READY[kind] not in log.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"worker {kind}-{i} did not start; see {log}")
+            time.sleep(0.2)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far (RQ's work horses)."""
+    total = 0.0
+    for p in [pid, *_descendants(pid)]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs) -> int:
@@ -223,23 +263,36 @@ def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
         ImageBytesFactory(colour=(40 + i % 200, 40 + i // 200, 90)) for i in range(args.images)
     ]
     sources = distinct + distinct[: args.duplicates]
+    total = args.images * len(PRESETS)
+    killed = False
+
+    def kill_at_30_percent() -> None:
+        """SIGKILL one db_worker once 30% of the cut-outs are done (checked while saving too)."""
+        nonlocal killed
+        done = Cutout.objects.filter(status="done").count()
+        if not killed and done >= 0.3 * total:
+            victim = next(p for kind, p in workers if kind == "db")
+            spent[victim.pid] = _cpu_seconds(victim.pid) - cpu_before.pop(victim.pid)
+            kill(victim)
+            killed = True
+            print(f"killed a db_worker at {done}/{total} cut-outs", flush=True)
+
+    cpu_before = {p.pid: _cpu_seconds(p.pid) for _, p in workers}
+    spent: dict[int, float] = {}  # CPU seconds of the killed worker
+    driver_cpu = time.process_time()
     started = time.monotonic()
     for i, data in enumerate(sources):
         backend = "rq" if use_redis and i % 2 else "db"
         queue = settings.TASKS[backend].get("QUEUES", ["default"])[0]
         settings.WAGTAIL_BGCUT = {**site, "TASK_BACKEND": backend, "TASK_QUEUE": queue}
         WagtailImageFactory(data=data, filename=f"soak-{i}.png")  # autocommit: queued at once
-    total = args.images * len(PRESETS)
+        if i % 10 == 9:
+            kill_at_30_percent()
+    saved_in = time.monotonic() - started
 
-    killed = False
     deadline = started + args.timeout
     while time.monotonic() < deadline:
-        done = Cutout.objects.filter(status="done").count()
-        if not killed and done >= 0.3 * total:
-            victim = next(p for kind, p in workers if kind == "db")
-            kill(victim)
-            killed = True
-            print(f"killed a db_worker at {done}/{total} cut-outs", flush=True)
+        kill_at_30_percent()
         open_rows = Cutout.objects.exclude(status="done").exclude(
             status="failed", next_attempt_at__isnull=True
         )
@@ -247,6 +300,8 @@ def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
             break
         time.sleep(0.5)
     elapsed = time.monotonic() - started
+    cpu = {**spent, **{pid: _cpu_seconds(pid) - before for pid, before in cpu_before.items()}}
+    driver_cpu = time.process_time() - driver_cpu
 
     requests = server.requests
     limited = [r for r in requests if r.path in (PROCESS, UPLOAD)]
@@ -288,6 +343,7 @@ def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
         f"{throughput:.0%} of {args.rate}/min  (target >= 90%)"
     )
     print(f"  429 answers from the emulator's own limiter (not injected): {limiter_429}")
+    _explain(args, limited, requests, elapsed, saved_in, len(sources), cpu, driver_cpu, len(kinds))
     for error in failed[:5]:
         print(f"    failed: {error}")
     ok = done == total and not stuck and not failed and len(ledger) <= args.images + 1
@@ -296,6 +352,111 @@ def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
         ok = ok and throughput >= 0.9
     print("  result:", "OK" if ok else "TARGET MISSED", f"(logs in {logs})")
     return 0 if ok else 1
+
+
+def _jobs() -> float | None:
+    """The database worker's jobs, from django-tasks-db's own table: how long a job that made
+    cut-outs took, how many runs were checks that found nothing to do, and the gaps between one
+    worker's runs (polling)."""
+    from django_tasks_db.models import DBTaskResult
+
+    rows = list(
+        DBTaskResult.objects.filter(finished_at__isnull=False, started_at__isnull=False)
+        .order_by("started_at")
+        .values("started_at", "finished_at", "return_value", "worker_ids")
+    )
+    work = sorted(
+        (r["finished_at"] - r["started_at"]).total_seconds() for r in rows if r["return_value"]
+    )
+    if not work:
+        return None
+    gaps, last = [], {}
+    for r in rows:
+        worker = (r["worker_ids"] or ["?"])[-1]
+        if worker in last:
+            gaps.append((r["started_at"] - last[worker]).total_seconds())
+        last[worker] = r["finished_at"]
+    gaps.sort()
+    print(
+        f"    db_worker runs: {len(rows)}, {len(work)} made cut-outs (median "
+        f"{work[len(work) // 2]:.2f} s, p90 {work[int(len(work) * 0.9)]:.2f} s), "
+        f"{len(rows) - len(work)} found nothing to do; gap between a worker's runs: median "
+        f"{gaps[len(gaps) // 2] * 1000:.0f} ms"
+        if gaps
+        else ""
+    )
+    return work[len(work) // 2]
+
+
+def _explain(args, limited, requests, elapsed, saved_in, saved, cpu, driver_cpu, n_workers):
+    """Where the time went: the emulator's own handling against the injected latency, the best
+    minute, the workers' CPU, and the ceiling that one-job-at-a-time workers put on the rate."""
+    print(f"  where the time went ({saved} images saved by the driver in {saved_in:.1f} s):")
+    for label, path in (("upload-image", UPLOAD), ("process-image", PROCESS), ("result", "/res")):
+        handled = [
+            r.time - r.received - args.latency
+            for r in requests
+            if r.path.startswith(path) and r.fault == "latency" and r.received is not None
+        ]
+        if handled:
+            handled.sort()
+            print(
+                f"    {label}: {len(handled)} answered; the emulator's own handling beyond the "
+                f"{args.latency * 1000:.0f} ms latency: median "
+                f"{handled[len(handled) // 2] * 1000:.0f} ms, "
+                f"p90 {handled[int(len(handled) * 0.9)] * 1000:.0f} ms"
+            )
+    times = sorted(r.time for r in limited)
+    best, j = 0, 0
+    for i, t in enumerate(times):  # the busiest 60 seconds
+        while times[j] < t - 60:
+            j += 1
+        best = max(best, i - j + 1)
+    print(
+        f"    busiest 60 s: {best} rate-limited calls = {best / args.rate:.0%} of {args.rate}/min"
+        + ("" if times and times[-1] - times[0] >= 60 else " (the run is shorter than a minute)")
+    )
+    if times:
+        buckets = [0] * (int((times[-1] - times[0]) // 5) + 1)
+        for t in times:
+            buckets[int((t - times[0]) // 5)] += 1
+        print(f"    rate-limited calls per 5 s: {' '.join(map(str, buckets))}")
+    # An injected 429 carries Retry-After: 1, which the shared limiter rightly applies to every
+    # worker at once (the API's limit is per key); the union of those pauses, in seconds.
+    paused, until = 0.0, 0.0
+    for r in sorted((r for r in limited if r.status == 429 and r.fault), key=lambda r: r.time):
+        start = max(r.time, until)
+        until = max(until, r.time + 1.0)
+        paused += max(until - start, 0.0)
+    if times:
+        span = max(times[-1] - times[0], 1e-9)
+        print(
+            f"    injected 429s paused every worker for {paused:.1f} s of the {span:.0f} s "
+            "(their Retry-After applies to the whole key, so the shared limiter holds everyone)"
+        )
+    job = _jobs()
+    busy = sum(cpu.values())
+    print(
+        f"    CPU: workers {busy:.1f} s in all ({', '.join(f'{c:.1f}' for c in cpu.values())}), "
+        f"driver and emulator {driver_cpu:.1f} s, over {elapsed:.0f} s on {os.cpu_count()} cores "
+        f"= {(busy + driver_cpu) / elapsed / (os.cpu_count() or 1):.0%} of the machine"
+    )
+    # One job is a chain: upload, process-image, then the downloads (together), each a round
+    # trip; a worker runs one job at a time, so N workers send at most 2N calls per chain.
+    chain = 3 * args.latency
+    ceiling = n_workers * 2 * 60 / chain
+    print(
+        f"    ceiling of {n_workers} one-job-at-a-time workers: 2 rate-limited calls per job of "
+        f">= {chain:.1f} s (3 round trips of {args.latency * 1000:.0f} ms) = {ceiling:.0f}/min "
+        f"= {ceiling / args.rate:.0%} of {args.rate}/min before any fault, retry or overhead"
+    )
+    if job:
+        live = n_workers - 1  # after the kill
+        print(
+            f"    with the median job measured ({job:.2f} s): {n_workers} workers send at most "
+            f"{n_workers * 120 / job:.0f}/min ({n_workers * 120 / job / args.rate:.0%}), "
+            f"{live} after the kill {live * 120 / job:.0f}/min ({live * 120 / job / args.rate:.0%})"
+        )
 
 
 if __name__ == "__main__":

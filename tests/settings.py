@@ -5,6 +5,7 @@ import os
 import tempfile
 
 from tests import wagtail_project
+from tests.redis_claim import redis_url
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
@@ -90,8 +91,9 @@ TASKS = {
     # RQ on the machine's Redis (django-tasks-rq); tests/workers/ run `rqworker` against it.
     "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["bgcut-tests"]},
 }
-# Redis for RQ and the shared rate limiter's cache: DB 11 unless BGCUT_REDIS_URL says otherwise.
-REDIS_URL = os.environ.get("BGCUT_REDIS_URL", "redis://127.0.0.1:6379/11")
+# Redis for RQ and the shared rate limiter's cache: BGCUT_REDIS_URL, or a database of its own for
+# this run (12-15, claimed so that two suites on one machine never share one: tests/redis_claim.py).
+REDIS_URL = redis_url()
 # "default" too: django-tasks-rq looks results up (get_result) on django_rq's default connection.
 RQ_QUEUES = {
     "bgcut-tests": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},

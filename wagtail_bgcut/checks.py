@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.module_loading import import_string
 
 from .api_facts import MAX_UPLOAD_PIXELS
@@ -360,6 +361,77 @@ def check_shared_rate_limit(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+DIRECT_UPLOAD_VIEWS = {
+    ("wagtail_bgcut.direct_upload.views", name)
+    for name in ("FinalizeView", "LocalProcessView", "TokenView")
+}
+
+
+def _direct_upload_mounted() -> bool:
+    """Whether the URLconf serves the direct-upload views (under any prefix or namespace, or a
+    subclass of them). Matched by name, so this core module never imports the Wagtail glue."""
+    todo = list(get_resolver().url_patterns)
+    while todo:
+        entry = todo.pop()
+        if isinstance(entry, URLResolver):
+            todo.extend(entry.url_patterns)
+        elif isinstance(entry, URLPattern):
+            view_class = getattr(entry.callback, "view_class", None)
+            if isinstance(view_class, type) and any(
+                (cls.__module__, cls.__name__) in DIRECT_UPLOAD_VIEWS for cls in view_class.__mro__
+            ):
+                return True
+    return False
+
+
+@register(Tags.security, Tags.caches)
+def check_direct_upload_cache(app_configs=None, **kwargs):
+    """Used upload tickets and tokens must be remembered where every web process looks."""
+    alias = bgcut_settings.DIRECT_UPLOAD_CACHE
+    caches = getattr(settings, "CACHES", {}) or {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+    if alias not in caches:
+        return [
+            Error(
+                f"WAGTAIL_BGCUT['DIRECT_UPLOAD_CACHE'] is {alias!r}, which is not an alias in "
+                "CACHES.",
+                hint=f"Use one of: {', '.join(caches)}.",
+                id="wagtail_bgcut.E021",
+            )
+        ]
+    backend = caches[alias].get("BACKEND")
+    if backend not in PROCESS_LOCAL_CACHES:
+        return []
+    try:
+        mounted = _direct_upload_mounted()
+    except Exception:  # a broken URLconf is Django's own check to report
+        return []
+    if not mounted:
+        return []
+    if backend == "django.core.cache.backends.dummy.DummyCache":
+        return [
+            Error(
+                f"Direct uploads are served, but the cache {alias!r} (DummyCache) remembers "
+                "nothing: a finalize request can be replayed and every throttle is off.",
+                hint="Point WAGTAIL_BGCUT['DIRECT_UPLOAD_CACHE'] at a cache all web processes "
+                "share (Redis, Memcached, the database cache).",
+                id="wagtail_bgcut.E022",
+            )
+        ]
+    return [
+        Warning(
+            f"Direct uploads are served, but the cache {alias!r} is process-local: with several "
+            "web processes, a ticket or token used in one is accepted again by another, and "
+            "each process throttles alone.",
+            hint="Point WAGTAIL_BGCUT['DIRECT_UPLOAD_CACHE'] at a cache all web processes share "
+            "(Redis, Memcached, the database cache); a single-process development server is "
+            "safe, and may silence wagtail_bgcut.W021.",
+            id="wagtail_bgcut.W021",
+        )
+    ]
 
 
 # -- end of workers and recovery --

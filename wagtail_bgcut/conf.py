@@ -132,6 +132,10 @@ DEFAULTS: dict[str, Any] = {
     # Direct browser uploads (docs/direct-upload.md). Dotted path of a callable(request) -> bool
     # deciding who may get an upload token and finalize; the default allows signed-in users.
     "DIRECT_UPLOAD_PERMISSION": "wagtail_bgcut.direct_upload.permissions.is_authenticated",
+    # Django cache alias remembering used upload tickets and tokens (replay protection) and the
+    # throttle counts. It must be shared by every web process (Redis, Memcached, database cache):
+    # checks W021/E021/E022.
+    "DIRECT_UPLOAD_CACHE": "default",
     # Token issues allowed per user and per client IP ("N/second|minute|hour|day"); None: no limit.
     "DIRECT_UPLOAD_THROTTLE": {"user": "20/hour", "ip": "60/hour"},
     # Seconds a site-signed upload ticket (and a local-engine token) stays valid.

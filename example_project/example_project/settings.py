@@ -115,3 +115,8 @@ WAGTAIL_BGCUT = {
     # no page render waits for a cut-out; a pending one shows the original meanwhile.
     "AUTO_PROCESS": ["thumbnail", "white"],
 }
+
+# The demo runs one process (`runserver --noreload`), so its process-local cache (Django's default)
+# remembers used upload tickets for every request. A production site with several web processes
+# points WAGTAIL_BGCUT["DIRECT_UPLOAD_CACHE"] at Redis or Memcached instead (docs/direct-upload.md).
+SILENCED_SYSTEM_CHECKS = ["wagtail_bgcut.W021"]

@@ -134,3 +134,29 @@ def test_corrupt_source_fails_before_any_credit_is_spent(bgcut_server, committed
     assert rows and {r.status for r in rows} == {"failed"}
     assert all("UnsupportedImage: " in r.error and "Not retried" in r.error for r in rows)
     assert bgcut_server.requests == []  # refused before anything was sent
+
+
+def test_a_sources_downloads_go_out_together_and_failures_keep_the_paid_urls(
+    bgcut_server, make_wagtail_image
+):
+    # Each result answer waits 0.5 s: downloaded one after the other, the second request would
+    # arrive after the first was answered; together, both arrive before either answer.
+    bgcut_server.inject(latency=0.5, times=None, path="/results/*")
+    with bgcut_settings(AUTO_PROCESS=AUTO):
+        make_wagtail_image(ImageBytesFactory(seed=31))
+    assert sorted(Cutout.objects.values_list("status", flat=True)) == ["done", "done"]
+    results = [r for r in bgcut_server.requests if r.endpoint == "result_file"]
+    assert len(results) == 2
+    first, second = sorted(results, key=lambda r: r.received)
+    assert second.received < first.time
+
+    # The downloads keep failing: the job fails with that reason, and the paid URLs stay on the
+    # rows so that the retry downloads them again without paying.
+    bgcut_server.clear_faults()
+    bgcut_server.inject(truncate=True, times=None, path="/results/*")
+    with bgcut_settings(AUTO_PROCESS=AUTO):
+        make_wagtail_image(ImageBytesFactory(seed=32))
+    rows = list(Cutout.objects.exclude(status="done"))
+    assert [r.status for r in rows] == ["failed", "failed"]
+    assert all(r.failed_call == "download" and r.output_url for r in rows)
+    assert calls(bgcut_server, "process_image") == 2

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,24 @@ from ..variants import Variant, estimate_credits
 from .base import BackendResult, BaseBackend, CallJournal, Output, UploadRef
 
 __all__ = ["BackgroundCutBackend", "OutputsExpired", "OutputsNotDownloaded", "PaidOutputs"]
+
+# Downloads of one source's further variants in flight at once (the first runs in the job's own
+# thread); a source rarely has more variants than a site has presets.
+DOWNLOAD_THREADS = 4
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _download_pool() -> ThreadPoolExecutor:
+    """Threads for a source's further downloads: one pool per process, made on first use and
+    kept, so its threads' clients keep their connections from job to job."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=DOWNLOAD_THREADS, thread_name_prefix="bgcut-download"
+            )
+        return _pool
 
 
 @dataclass
@@ -241,25 +260,44 @@ class BackgroundCutBackend(BaseBackend):
                 "The paid result URLs have expired; processing again would be charged again.",
                 retryable=False,
             )
-        client = self.get_client()
-        outputs: dict[str, Output] = {}
         for variant in variants:
-            url = urls.get(variant.variant_name)
-            if not url:
+            if not urls.get(variant.variant_name):
                 raise BackendError(
                     f"No stored result URL for variant {variant.variant_name!r}.", retryable=False
                 )
-            with client.download(url, expected_format=variant.format, named_by_api=True) as dl:
-                fmt = dl.format or variant.format
-                outputs[variant.variant_name] = Output(
-                    format=fmt,
-                    width=dl.width,
-                    height=dl.height,
-                    content_type=CONTENT_TYPES.get(fmt, "application/octet-stream"),
-                    data=dl.read_bytes(),
-                    credits=variant.credits,
-                )
-        return outputs
+        # The downloads of one source go out together: a job's chain is then upload, process and
+        # ONE download round trip instead of one per variant (docs/tasks.md, "Throughput"). The
+        # first runs here, the others on a few long-lived threads of this process, each with its
+        # own client (clients are per thread: sessions are not shared across threads).
+        if not variants:
+            return {}
+        first, *rest = variants
+        pending = [_download_pool().submit(self._download, urls, v) for v in rest]
+        try:
+            outputs = {first.variant_name: self._download(urls, first)}
+        finally:
+            # Every download finishes (or fails) before this returns: nothing runs on behind the
+            # caller's back, and the first error in variant order is the one raised.
+            results = [future.exception() or future.result() for future in pending]
+        for variant, result in zip(rest, results, strict=True):
+            if isinstance(result, BaseException):
+                raise result
+            outputs[variant.variant_name] = result
+        return {v.variant_name: outputs[v.variant_name] for v in variants}
+
+    def _download(self, urls: Mapping[str, str], variant: Variant) -> Output:
+        client = self.get_client()
+        url = urls[variant.variant_name]
+        with client.download(url, expected_format=variant.format, named_by_api=True) as dl:
+            fmt = dl.format or variant.format
+            return Output(
+                format=fmt,
+                width=dl.width,
+                height=dl.height,
+                content_type=CONTENT_TYPES.get(fmt, "application/octet-stream"),
+                data=dl.read_bytes(),
+                credits=variant.credits,
+            )
 
     def process(
         self,

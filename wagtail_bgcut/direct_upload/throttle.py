@@ -2,9 +2,10 @@
 
 Every token may spend credits, so the site rations them before it calls the Token API; with the
 local engine each upload also costs the server CPU and memory in proportion to its pixels, so the
-megapixels processed are rationed too (``DIRECT_UPLOAD_WORK_THROTTLE``). Fixed windows. The cache
-must be shared by all processes (Redis, Memcached, database) for the limit to hold site-wide; the
-per-process LocMemCache only limits each process.
+megapixels processed are rationed too (``DIRECT_UPLOAD_WORK_THROTTLE``). Fixed windows, counted in
+the cache ``DIRECT_UPLOAD_CACHE``, which must be shared by all processes (Redis, Memcached,
+database) for the limit to hold site-wide; the per-process LocMemCache only limits each process
+(check W021).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import re
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.http import HttpRequest
 
 from ..conf import bgcut_settings
 from ..exceptions import BgcutConfigurationError
+from .tokens import shared_cache
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*$")
@@ -53,6 +54,7 @@ def _hit(scope: str, ident: str, rate: str, now: float, amount: int = 1) -> Thro
     limit, period = parse_rate(rate)
     window = int(now // period)
     key = f"{PREFIX}:{scope}:{ident}:{period}:{window}"
+    cache = shared_cache()
     cache.add(key, 0, timeout=period + 1)
     try:
         count = cache.incr(key, amount)

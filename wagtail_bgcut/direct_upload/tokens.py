@@ -18,11 +18,12 @@ import time
 from dataclasses import dataclass
 
 from django.core import signing
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from ..conf import bgcut_settings
 from ..exceptions import BgcutError
 
 TICKET_SALT = "wagtail_bgcut.direct_upload.ticket"
@@ -150,15 +151,24 @@ def check_binding(ticket: Ticket, request: HttpRequest, access_token: object) ->
         raise TicketError(_("The access token does not belong to this upload ticket."))
 
 
+def shared_cache() -> BaseCache:
+    """The cache every web process shares for used nonces and throttle counts."""
+    return caches[bgcut_settings.DIRECT_UPLOAD_CACHE]
+
+
 def use_nonce(nonce: str, expires: int, *, kind: str = "ticket") -> bool:
-    """Mark a nonce used; False when it already was (a replay). Kept until it expires anyway."""
+    """Mark a nonce used; False when it already was (a replay). Kept until it expires anyway.
+
+    ``add`` is atomic in Redis, Memcached and the database cache: of two processes racing with
+    the same ticket, exactly one wins.
+    """
     timeout = max(1, int(expires - time.time()) + 60)
-    return bool(cache.add(f"{NONCE_PREFIX}:{kind}:{nonce}", 1, timeout=timeout))
+    return bool(shared_cache().add(f"{NONCE_PREFIX}:{kind}:{nonce}", 1, timeout=timeout))
 
 
 def release_nonce(nonce: str, *, kind: str = "ticket") -> None:
     """Give a nonce back after a failure that stored nothing, so the user may try again."""
-    cache.delete(f"{NONCE_PREFIX}:{kind}:{nonce}")
+    shared_cache().delete(f"{NONCE_PREFIX}:{kind}:{nonce}")
 
 
 # -- local engine tokens --------------------------------------------------------------------------

@@ -60,6 +60,7 @@ class EmulatorApp:
         return False
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        received = self.state.now()
         request = EmulatorRequest(environ)
         path = request.path
         if self._wrong_host(path):
@@ -70,7 +71,9 @@ class EmulatorApp:
         if fault is not None and fault.latency:
             time.sleep(fault.latency)
         if fault is not None and fault.reset:
-            self.state.log_request(request.method, path, None, None, fault="reset")
+            self.state.log_request(
+                request.method, path, None, None, fault="reset", received=received
+            )
             _abort_connection(environ)
         endpoint: str | None = None
         if fault is not None and fault.status is not None:
@@ -80,13 +83,20 @@ class EmulatorApp:
         if fault is not None and fault.lost:
             # Done (and charged) for real; the answer never arrives.
             status = None if fault.lost == "reset" else 504
-            self.state.log_request(request.method, path, status, endpoint, fault.kind)
+            self.state.log_request(
+                request.method, path, status, endpoint, fault.kind, received=received
+            )
             if fault.lost == "reset":
                 _abort_connection(environ)
             return _fault_response(Fault(status=504))(environ, start_response)
         if not path.startswith("/_emulator/"):  # the log records API traffic only
             self.state.log_request(
-                request.method, path, response.status_code, endpoint, fault and fault.kind
+                request.method,
+                path,
+                response.status_code,
+                endpoint,
+                fault and fault.kind,
+                received=received,
             )
         if _browser_facing(path):
             response.headers["Access-Control-Allow-Origin"] = "*"

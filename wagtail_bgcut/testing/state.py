@@ -67,8 +67,11 @@ class LoggedRequest:
     path: str
     status: int | None  # None when the connection was reset by an injected fault
     endpoint: str | None
-    time: float
+    time: float  # when the answer was ready (after any injected latency and the handling)
     fault: str | None = None
+    # When the request arrived: ``time - received`` is the emulator's own handling plus injected
+    # latency, which the soak separates from the workers' share of a job.
+    received: float | None = None
 
 
 @dataclass
@@ -378,9 +381,12 @@ class EmulatorState:
         status: int | None,
         endpoint: str | None,
         fault: str | None = None,
+        received: float | None = None,
     ) -> None:
         with self.lock:
-            self.requests.append(LoggedRequest(method, path, status, endpoint, self.now(), fault))
+            self.requests.append(
+                LoggedRequest(method, path, status, endpoint, self.now(), fault, received)
+            )
 
     def rate_limit(self, key: str) -> float | None:
         with self.lock:

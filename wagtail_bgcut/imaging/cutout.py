@@ -17,7 +17,7 @@ from PIL import Image
 from .errors import SegmentationTimeout
 from .grabcut import _GROW, WORKING_PIXELS, GrabCutSegmenter, point_mask, working_copy
 from .loading import open_image
-from .matting import cutout_array, guide_copy, guided_upsample
+from .matting import cutout_array, guide_copy, guided_upsample, snap_to_edges
 from .priors import edge_cost, geodesic_from, lab_image
 from .segmenters import Segmenter
 
@@ -117,12 +117,14 @@ class _PointState:
     cost: np.ndarray | None = None  # colour-edge cost on ``work`` (model path)
     alpha: np.ndarray | None = None  # full-size uint8 alpha of the model's mask
     small_alpha: np.ndarray | None = None  # the same at guide size
+    prior: np.ndarray | None = None  # the model's soft mask (0..1) on ``work``
     objects: np.ndarray | None = None  # the model's objects, labelled at guide size
     main: tuple[int, ...] = ()  # objects kept with no green dot (not specks)
 
     @property
     def nbytes(self) -> int:
         arrays = (self.guide, self.work, self.cost, self.alpha, self.small_alpha, self.objects)
+        arrays += (self.prior,)
         return sum(a.nbytes for a in arrays if a is not None)
 
 
@@ -184,6 +186,8 @@ def _model_state(
         areas = stats[1:, cv2.CC_STAT_AREA]
         state.main = tuple(int(k) + 1 for k in np.nonzero(areas >= 0.05 * areas.max())[0])
     state.cost = edge_cost(lab_image(state.work))
+    h, w = state.work.shape[:2]
+    state.prior = cv2.resize(prior, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def _point_state(
@@ -255,11 +259,9 @@ def segment_points(
     return Image.fromarray(guided_upsample(rgb, mask, guide=state.guide), "L")
 
 
-# How far (summed colour-edge strength, as _GROW) a red dot inside a kept object claims: the
-# region walled off by edges, not a disc; in texture, where every edge costs, a bounded patch.
-_SPLIT_REACH = 3 * _GROW
 _SPLIT_STEP = 0.05  # a 100-pixel path costs as much as a faint edge
-_SEED = 1  # a dot on the model's background grows from a (2 * _SEED + 1)-pixel square
+_FAINT = 0.1  # the model's probability at a dot from which it "saw something" there
+_SEED = 0  # dots seed the geodesics from a (2 * _SEED + 1)-pixel square: thin parts are thin
 
 
 def _seeds(shape: tuple[int, int], points: Sequence[tuple[float, float]]) -> np.ndarray:
@@ -316,9 +318,28 @@ def _model_points(
     r_dist = geodesic_from(state.cost, _seeds((h, w), r_work)) if r_work else inf
     add = np.zeros((h, w), bool)
     cut = np.zeros((h, w), bool)
-    if strays:
-        s_dist = geodesic_from(state.cost, _seeds((h, w), strays))
-        add = (s_dist < _GROW) & (s_dist < r_dist)
+    # A stray dot where the model saw a part faintly (a thin mast, a dropped ear) claims only
+    # what the model saw at all: a dot on a thin part's edge must not flood the smooth sky
+    # around it. A dot where the model saw nothing claims its colour region.
+    faint, blind = [], []
+    for x, y in strays:
+        seen = float(state.prior[min(max(round(y), 0), h - 1), min(max(round(x), 0), w - 1)])  # type: ignore[index]
+        (faint if seen >= _FAINT else blind).append((x, y, seen))
+    for group in (faint, blind):
+        if not group:
+            continue
+        seeds = _seeds((h, w), [(x, y) for x, y, _ in group])
+        if group is faint:
+            # The piece of the model's faint answer under the dot (a threshold region of its
+            # probability map), put on the photo's edges at the working size.
+            level = max(0.05, 0.25 * min(seen for _x, _y, seen in group))
+            _n, pieces = cv2.connectedComponents((state.prior >= level).astype(np.uint8))  # type: ignore[operator]
+            claim = np.isin(pieces, sorted(set(pieces[seeds].tolist()) - {0}))
+            claim = _snap_local(work, claim & (r_dist >= _GROW)) | seeds
+        else:
+            s_dist = geodesic_from(state.cost, seeds)
+            claim = (s_dist < _GROW) & (s_dist < r_dist)
+        add |= claim
     if split:
         # Path length counts too (per working-copy pixel), so that where the photo has no edge
         # to split at, the nearer dot wins, not the whole smooth region.
@@ -330,7 +351,7 @@ def _model_points(
             (w, h),
             interpolation=cv2.INTER_NEAREST,
         ).astype(bool)
-        cut = inside & (r_split < g_split) & (r_split < _SPLIT_REACH)
+        cut = inside & (r_split < g_split)
     changed = cv2.resize((add | cut).astype(np.uint8), (gw, gh), interpolation=cv2.INTER_LINEAR)
     if not changed.any():
         return out
@@ -338,6 +359,19 @@ def _model_points(
     soft[cv2.resize(add.astype(np.uint8), (gw, gh), interpolation=cv2.INTER_LINEAR) > 0] = 1.0
     soft[cv2.resize(cut.astype(np.uint8), (gw, gh), interpolation=cv2.INTER_LINEAR) > 0] = 0.0
     return _refit(rgb, guide, soft, changed.astype(bool), out)
+
+
+def _snap_local(work: np.ndarray, mask: np.ndarray, margin: int = 8) -> np.ndarray:
+    """:func:`.matting.snap_to_edges` in the box around ``mask`` only (a click stays cheap)."""
+    ys, xs = np.nonzero(mask)
+    if not ys.size:
+        return mask
+    h, w = mask.shape
+    y0, y1 = max(int(ys.min()) - margin, 0), min(int(ys.max()) + margin + 1, h)
+    x0, x1 = max(int(xs.min()) - margin, 0), min(int(xs.max()) + margin + 1, w)
+    out = np.zeros_like(mask)
+    out[y0:y1, x0:x1] = snap_to_edges(work[y0:y1, x0:x1], mask[y0:y1, x0:x1])
+    return out
 
 
 _RADIUS = 4  # guided-filter radius (guide pixels), as for the model's own mask

@@ -351,7 +351,7 @@ def _model_points(
             (w, h),
             interpolation=cv2.INTER_NEAREST,
         ).astype(bool)
-        cut = inside & (r_split < g_split)
+        cut = inside & _snap_local(work, inside & (r_split < g_split))  # on the photo's edges
     changed = cv2.resize((add | cut).astype(np.uint8), (gw, gh), interpolation=cv2.INTER_LINEAR)
     if not changed.any():
         return out

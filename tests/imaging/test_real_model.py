@@ -144,3 +144,75 @@ def _encode(image: Image.Image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
+
+
+class _CountingSession:
+    """The real onnxruntime session, counting how often the model actually runs."""
+
+    def __init__(self, session):
+        self.session = session
+        self.runs = 0
+
+    def run(self, *args, **kwargs):
+        self.runs += 1
+        return self.session.run(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+
+def test_later_clicks_on_the_same_image_do_not_run_the_model_again():
+    from wagtail_bgcut.imaging import OnnxSegmenter
+    from wagtail_bgcut.imaging.cutout import clear_point_cache
+
+    path = real_model_path()
+    segmenter = OnnxSegmenter(
+        path,
+        size=REAL_MODEL.input_size,
+        mean=REAL_MODEL.mean,
+        std=REAL_MODEL.std,
+        scale_by_max=REAL_MODEL.scale_by_max,
+    )
+    segmenter.session = counting = _CountingSession(segmenter.session)
+    clear_point_cache()
+    image = _photo("coffee.jpg")
+    first = np.asarray(segment_points(image, [(290, 150)], [], segmenter=segmenter))
+    assert counting.runs == 1
+    second = np.asarray(segment_points(image, [(290, 150)], [(365, 290)], segmenter=segmenter))
+    third = np.asarray(segment_points(image, [(290, 150), (150, 330)], [], segmenter=segmenter))
+    assert counting.runs == 1  # the clicks were answered from the cached model run
+    assert first[290, 365] >= 128 and second[290, 365] < 128  # the red dot took effect
+    assert np.array_equal(
+        first, np.asarray(segment_points(image, [(290, 150)], [], segmenter=segmenter))
+    )
+    assert third[150, 290] == 255
+    # Another image is another model run.
+    segment_points(
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT), [(310, 150)], [], segmenter=segmenter
+    )
+    assert counting.runs == 2
+
+
+def test_a_green_dot_brings_back_a_part_the_model_dropped(model):
+    rocket = _photo("rocket.jpg")
+    before = np.asarray(segment_points(rocket, [(320, 235)], [], segmenter=model))
+    assert before[140, 446] < 128  # the model left out the top of the mast right of the rocket
+    after = np.asarray(segment_points(rocket, [(320, 235), (445, 140)], [], segmenter=model))
+    assert after[140, 446] >= 128 and after[132, 446] >= 128  # the mast's top is back
+    assert after[140, 470] < 128 and after[60, 446] < 128  # the sky around it is not
+    assert after[235, 320] == 255  # the rocket is still there
+
+
+def test_a_red_dot_removes_the_object_under_it(model):
+    rocket = _photo("rocket.jpg")
+    # No green dot: the model's main objects (the rocket and the towers it took for subject).
+    auto = np.asarray(segment_points(rocket, [], [], segmenter=model))
+    assert auto[250, 20] >= 128  # the big tower on the left edge
+    red = np.asarray(segment_points(rocket, [], [(20, 250)], segmenter=model))
+    assert (red[:, :60] >= 128).mean() < 0.01  # that tower is gone, whole
+    assert red[235, 320] == 255  # the rocket stays
+    # A red dot on the spoon of the cup the green dot keeps: the spoon goes, the cup stays.
+    cup = np.asarray(
+        segment_points(_photo("coffee.jpg"), [(290, 150)], [(365, 290)], segmenter=model)
+    )
+    assert cup[290, 365] < 128 and cup[150, 290] == 255 and cup[230, 220] == 255

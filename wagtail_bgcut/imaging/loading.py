@@ -110,7 +110,9 @@ def read_header(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     return img
 
 
-def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def open_image(
+    source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS, copy: bool = True
+) -> Image.Image:
     """Decode ``source`` into a fully loaded 8-bit ``RGB`` or ``RGBA`` image, displayed upright.
 
     - more than ``max_pixels`` pixels: :class:`DecompressionBomb`, decided from the header alone;
@@ -120,7 +122,8 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     - CMYK, palette, 1-bit, grey, LA, 16-bit and float images become ``RGB``/``RGBA``;
       alpha is kept whenever the source has any (palette transparency included).
 
-    A ``PIL.Image.Image`` is accepted too (it is never modified; a new image is returned).
+    A ``PIL.Image.Image`` is accepted too (it is never modified; a new image is returned, unless
+    ``copy=False`` and it needs no conversion: callers that only read it save a full-size copy).
     """
     if isinstance(source, Image.Image):
         width, height = source.size
@@ -132,7 +135,7 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise UnsupportedImage("The image data is corrupt or truncated.") from exc
         result = _normalise(_upright(img))
-        return result.copy() if result is source else result
+        return result.copy() if result is source and copy else result
 
     img = read_header(source, max_pixels=max_pixels)
     try:

@@ -85,6 +85,32 @@ def _clean_line(line: np.ndarray, length: int) -> np.ndarray:
     return row[0].astype(bool)
 
 
+_WALK_TAU = 1.5  # Lab units per border pixel a smooth drift may change by, free
+_WALK_REACH = 8.0  # summed excess over _WALK_TAU: one real colour step stops the walk
+
+
+def _walk(line: np.ndarray, start: int | np.ndarray) -> np.ndarray:
+    """Border pixels reached from the seeds along ``line`` (Nx3 Lab) without a colour step.
+
+    ``start`` is either a count (the first ``start`` entries are seeds) or a boolean seed array.
+    The walk is a 1-D geodesic distance: each step costs its colour change beyond
+    ``_WALK_TAU``; entries within ``_WALK_REACH`` of a seed are reached.
+    """
+    n = line.shape[0]
+    seeds = np.zeros(n, bool)
+    if isinstance(start, np.ndarray):
+        seeds[:] = start
+    else:
+        seeds[: max(1, start)] = True
+    step = np.zeros(n, np.float32)
+    step[1:] = np.maximum(0.0, np.linalg.norm(np.diff(line, axis=0), axis=1) - _WALK_TAU)
+    dist = np.where(seeds, 0.0, np.inf)[None, :].astype(np.float32)
+    dist = _scan(dist, step[None, :])  # forwards
+    back = np.concatenate([step[1:], [0.0]])[::-1]  # stepping from i+1 to i costs step[i+1]
+    dist = np.minimum(dist, _scan(dist[:, ::-1], back[None, :])[:, ::-1])
+    return dist[0] < _WALK_REACH
+
+
 def background_border(lab: np.ndarray, min_spread: float = 6.0) -> np.ndarray:
     """Border pixels that are background (HxW bool), allowing for subjects cut by the frame.
 
@@ -113,10 +139,22 @@ def background_border(lab: np.ndarray, min_spread: float = 6.0) -> np.ndarray:
 
     out = np.zeros((h, w), bool)
     out[:bw] = True
+    bottom_line = lab[-bw:].mean(axis=0)
+    left_line = lab[:, :bw].mean(axis=1)
+    right_line = lab[:, -bw:].mean(axis=1)
     bottom = matches(lab[-bw:], 0)
     left = matches(lab[:, :bw], 1)
     right = matches(lab[:, -bw:], 1)
     left[: half // 2] = right[: half // 2] = True  # the upper sides are backdrop by definition
+    # A backdrop that drifts (a studio gradient, a vignette, a floor lit unevenly) no longer
+    # matches the top's colours at the bottom, yet it is reached from the top along the border
+    # without crossing a colour step; a subject cut by the frame starts with one.
+    left |= _walk(left_line, half // 2)
+    right |= _walk(right_line, half // 2)
+    seeds = np.zeros(w, bool)
+    seeds[0], seeds[-1] = left[-1], right[-1]
+    if seeds.any():
+        bottom |= _walk(bottom_line, seeds)
     if not bottom.any() and h >= 16:
         # Nothing on the bottom edge looks like the backdrop: a floor spanning the frame. Its
         # colours join the backdrop's, for the lower sides too.

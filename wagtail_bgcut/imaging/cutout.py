@@ -17,6 +17,7 @@ from .errors import SegmentationTimeout
 from .grabcut import WORKING_PIXELS, GrabCutSegmenter, point_mask, working_copy
 from .loading import open_image
 from .matting import cutout_array, guide_copy, guided_upsample
+from .onnx_model import OnnxSegmenter
 from .segmenters import Segmenter
 
 __all__ = ["DEFAULT_TIME_BUDGET", "remove_background", "segment_points"]
@@ -66,7 +67,7 @@ def remove_background(
     guide = guide_copy(rgb)
     if segmenter is None:
         segmenter = GrabCutSegmenter(quality=quality if quality in WORKING_PIXELS else "high")
-    if isinstance(segmenter, GrabCutSegmenter):
+    if isinstance(segmenter, GrabCutSegmenter | OnnxSegmenter):
         alpha = segmenter.alpha(rgb, source_alpha, guide)  # arrays all the way: no copies
     else:
         mask = segmenter.mask(image).convert("L")

@@ -40,6 +40,7 @@ __all__ = [
     "OnnxSegmenter",
     "available_providers",
     "load_session",
+    "provider_problem",
     "unavailable_providers",
 ]
 
@@ -66,6 +67,20 @@ def available_providers() -> list[str]:
     return list(_onnxruntime().get_available_providers())
 
 
+def provider_problem(provider: object) -> str | None:
+    """Why ``provider`` is not a name or a ``(name, options dict)`` pair, or None when it is."""
+    if isinstance(provider, str) and provider:
+        return None
+    if (
+        isinstance(provider, list | tuple)
+        and len(provider) == 2
+        and isinstance(provider[0], str)
+        and isinstance(provider[1], dict)
+    ):
+        return None
+    return f"{provider!r} is not a provider name nor a (name, options dict) pair"
+
+
 def _provider_name(provider: Provider) -> str:
     return provider if isinstance(provider, str) else provider[0]
 
@@ -83,6 +98,9 @@ def _session_providers(providers: Sequence[Provider] | None) -> list[Provider]:
     fatal: the system check warns about it at start-up (wagtail_bgcut.W011) and the model still
     runs, on the CPU.
     """
+    problems = [p for p in map(provider_problem, providers or ()) if p]
+    if problems:
+        raise ModelError(f"Execution providers: {problems[0]}.")
     available = set(available_providers())
     chosen = [
         (p if isinstance(p, str) else (p[0], dict(p[1])))
@@ -191,11 +209,10 @@ def load_session(
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         options.intra_op_num_threads = int(threads)
+    chosen = _session_providers(providers)
     model: str | bytes = _float_weights(file) or str(file)
     try:
-        session = ort.InferenceSession(
-            model, sess_options=options, providers=_session_providers(providers)
-        )
+        session = ort.InferenceSession(model, sess_options=options, providers=chosen)
     except Exception as exc:
         raise ModelError(
             f"The segmentation model {file.name!r} is not a valid ONNX model ({_first_line(exc)})."

@@ -229,7 +229,16 @@ def _valid_threads() -> int | None:
 
 @register(Tags.compatibility)
 def check_local_providers(app_configs=None, **kwargs):
-    """LOCAL_PROVIDERS well formed (E011) and offered by the installed onnxruntime (W011)."""
+    """LOCAL_PROVIDERS well formed (E011) and offered by the installed onnxruntime (W011).
+
+    Only when a model is in use: the built-in segmenter runs no onnxruntime, and start-up stays
+    light (the imaging package loads OpenCV).
+    """
+    if not bgcut_settings.LOCAL_MODEL:
+        return []
+    path, _spec = resolve(bgcut_settings.LOCAL_MODEL, bgcut_settings.MODEL_DIR)
+    if path is None:  # "auto" with nothing fetched: the built-in segmenter
+        return []
     problems = _provider_problems()
     threads = _threads_problem()
     if problems or threads:
@@ -242,10 +251,7 @@ def check_local_providers(app_configs=None, **kwargs):
                 id="wagtail_bgcut.E011",
             )
         ]
-    if not bgcut_settings.LOCAL_MODEL or not bgcut_settings.LOCAL_PROVIDERS:
-        return []
-    path, _spec = resolve(bgcut_settings.LOCAL_MODEL, bgcut_settings.MODEL_DIR)
-    if path is None:  # the built-in segmenter: no onnxruntime involved
+    if not bgcut_settings.LOCAL_PROVIDERS:
         return []
     from .imaging.onnx_model import available_providers, unavailable_providers  # OpenCV: lazy
 

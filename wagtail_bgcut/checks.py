@@ -173,7 +173,12 @@ def check_local_model(app_configs=None, **kwargs):
 
     try:
         # get_segmenter caches the loaded model, so the first request does not load it again.
-        load_segmenter(model, bgcut_settings.MODEL_DIR)
+        load_segmenter(
+            model,
+            bgcut_settings.MODEL_DIR,
+            providers=_valid_providers(),
+            threads=_valid_threads(),
+        )
     except MissingExtra as exc:
         return [
             Error(
@@ -193,6 +198,81 @@ def check_local_model(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+def _provider_problems() -> list[str]:
+    from .imaging.onnx_model import provider_problem  # here: keeps start-up light (OpenCV)
+
+    providers = bgcut_settings.LOCAL_PROVIDERS
+    if providers is None:
+        return []
+    if isinstance(providers, str) or not isinstance(providers, list | tuple):
+        return [f"{providers!r} is not a list"]
+    return [p for p in map(provider_problem, providers) if p]
+
+
+def _threads_problem() -> str | None:
+    threads = bgcut_settings.LOCAL_THREADS
+    whole = isinstance(threads, int) and not isinstance(threads, bool)
+    if threads is None or (whole and threads > 0):
+        return None
+    return f"LOCAL_THREADS is {threads!r}, not None or a whole number >= 1"
+
+
+def _valid_providers() -> list | None:
+    """LOCAL_PROVIDERS when well formed (E011 reports it otherwise; the CPU is used meanwhile)."""
+    return None if _provider_problems() else bgcut_settings.LOCAL_PROVIDERS
+
+
+def _valid_threads() -> int | None:
+    return None if _threads_problem() else bgcut_settings.LOCAL_THREADS
+
+
+@register(Tags.compatibility)
+def check_local_providers(app_configs=None, **kwargs):
+    """LOCAL_PROVIDERS well formed (E011) and offered by the installed onnxruntime (W011).
+
+    Only when a model is in use: the built-in segmenter runs no onnxruntime, and start-up stays
+    light (the imaging package loads OpenCV).
+    """
+    if not bgcut_settings.LOCAL_MODEL:
+        return []
+    path, _spec = resolve(bgcut_settings.LOCAL_MODEL, bgcut_settings.MODEL_DIR)
+    if path is None:  # "auto" with nothing fetched: the built-in segmenter
+        return []
+    problems = _provider_problems()
+    threads = _threads_problem()
+    if problems or threads:
+        return [
+            Error(
+                f"WAGTAIL_BGCUT['LOCAL_PROVIDERS'/'LOCAL_THREADS'] cannot be used: "
+                f"{'; '.join(problems + ([threads] if threads else []))}.",
+                hint='For example "LOCAL_PROVIDERS": [("CUDAExecutionProvider", {"device_id": 0}), '
+                '"CPUExecutionProvider"], "LOCAL_THREADS": 2.',
+                id="wagtail_bgcut.E011",
+            )
+        ]
+    if not bgcut_settings.LOCAL_PROVIDERS:
+        return []
+    from .imaging.onnx_model import available_providers, unavailable_providers  # OpenCV: lazy
+
+    try:
+        missing = unavailable_providers(bgcut_settings.LOCAL_PROVIDERS)
+        offered = available_providers()
+    except MissingExtra:  # check_local_model reports it (E008)
+        return []
+    if not missing:
+        return []
+    return [
+        Warning(
+            f"WAGTAIL_BGCUT['LOCAL_PROVIDERS'] names {', '.join(missing)}, which the installed "
+            f"onnxruntime does not offer (it offers {', '.join(offered)}). The model runs on the "
+            "next provider in the list, and on the CPU when none is left.",
+            hint="Install the onnxruntime build for that provider (for example onnxruntime-gpu "
+            "for CUDAExecutionProvider), or remove it from LOCAL_PROVIDERS.",
+            id="wagtail_bgcut.W011",
+        )
+    ]
 
 
 # -- money: result hosts and the credit budget (wagtail_bgcut.E030-E039, W030-W039) ---------------

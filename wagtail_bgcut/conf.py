@@ -109,6 +109,13 @@ DEFAULTS: dict[str, Any] = {
     # Folder `bgcut_model fetch` downloads into and catalogue names are looked up in. None: the
     # per-user cache folder (~/.cache/wagtail-bgcut/models on Linux).
     "MODEL_DIR": None,
+    # onnxruntime execution providers for LOCAL_MODEL, in order of preference: names or
+    # (name, options) pairs as onnxruntime takes them, e.g. [("CUDAExecutionProvider",
+    # {"device_id": 0}), "CPUExecutionProvider"]. One the installed onnxruntime lacks is skipped
+    # (system check W011) and the CPU is always the last resort.
+    "LOCAL_PROVIDERS": ["CPUExecutionProvider"],
+    # onnxruntime's intra-op threads for LOCAL_MODEL; None: its default (one per physical core).
+    "LOCAL_THREADS": None,
     # django-tasks backend alias and queue for background work.
     "TASK_BACKEND": "default",
     "TASK_QUEUE": "default",

@@ -10,8 +10,8 @@ from django.test import override_settings
 from PIL import Image
 
 from tests.imaging.helpers import disc_photo, iou
-from tests.imaging.onnx_models import flat_input_model, red_subject_model
-from wagtail_bgcut.checks import check_local_model
+from tests.imaging.onnx_models import flat_input_model, quantised_conv_model, red_subject_model
+from wagtail_bgcut.checks import check_local_model, check_local_providers
 from wagtail_bgcut.imaging import (
     MissingDependency,
     ModelError,
@@ -21,6 +21,7 @@ from wagtail_bgcut.imaging import (
     remove_background,
     validate_model,
 )
+from wagtail_bgcut.imaging.onnx_model import _float_weights, load_session
 
 
 @pytest.fixture(autouse=True)
@@ -124,3 +125,92 @@ def test_specks_the_model_calls_subject_are_not_kept(tmp_path):
     mask = np.asarray(segmenter.mask(Image.fromarray(rgb)))
     assert mask[100:160, 100:160].min() == 255
     assert mask[8:18, 8:18].max() == 0
+
+
+# -- execution providers and threads (LOCAL_PROVIDERS, LOCAL_THREADS) ----------------------------
+
+
+def missing_provider() -> str:
+    """A provider onnxruntime knows of but this installation does not offer (CUDA, TensorRT...)."""
+    import onnxruntime
+
+    missing = set(onnxruntime.get_all_providers()) - set(onnxruntime.get_available_providers())
+    if not missing:
+        pytest.skip("this onnxruntime offers every provider it knows")
+    return sorted(missing)[0]
+
+
+def test_an_unavailable_provider_is_a_check_warning_and_the_cpu_runs(tmp_path):
+    model = red_subject_model(tmp_path / "tiny.onnx")
+    absent = missing_provider()
+    settings = {"LOCAL_MODEL": str(model), "LOCAL_PROVIDERS": [absent, "CPUExecutionProvider"]}
+    with override_settings(WAGTAIL_BGCUT=settings):
+        [warning] = check_local_providers()
+        assert check_local_model() == []  # the model loads all the same
+    assert warning.id == "wagtail_bgcut.W011" and absent in warning.msg
+    assert "CPUExecutionProvider" in warning.msg  # what it offers instead
+    segmenter = get_segmenter(model, providers=[absent])
+    assert segmenter.session.get_providers() == ["CPUExecutionProvider"]
+    photo, truth = red_on_blue()
+    assert iou(np.asarray(segmenter.mask(photo)) >= 128, truth) > 0.9
+
+
+def test_available_providers_pass_the_check_with_options_and_threads(tmp_path):
+    model = red_subject_model(tmp_path / "tiny.onnx")
+    providers = [("CPUExecutionProvider", {"arena_extend_strategy": "kSameAsRequested"})]
+    settings = {"LOCAL_MODEL": str(model), "LOCAL_PROVIDERS": providers, "LOCAL_THREADS": 1}
+    with override_settings(WAGTAIL_BGCUT=settings):
+        assert check_local_providers() == []
+        assert check_local_model() == []
+    session = load_session(model, providers=providers, threads=1)
+    assert session.get_providers() == ["CPUExecutionProvider"]
+    assert session.get_session_options().intra_op_num_threads == 1
+    assert get_segmenter(model, threads=1) is not get_segmenter(model, threads=2)
+    assert get_segmenter(model, threads=1) is get_segmenter(model, threads=1)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"LOCAL_PROVIDERS": "CPUExecutionProvider"},
+        {"LOCAL_PROVIDERS": [("CPUExecutionProvider", "not options")]},
+        {"LOCAL_THREADS": 0},
+        {"LOCAL_THREADS": "2"},
+    ],
+    ids=["string", "bad-pair", "zero-threads", "text-threads"],
+)
+def test_malformed_provider_settings_are_e011(tmp_path, settings):
+    model = red_subject_model(tmp_path / "tiny.onnx")
+    with override_settings(WAGTAIL_BGCUT={"LOCAL_MODEL": str(model), **settings}):
+        [error] = check_local_providers()
+        assert check_local_model() == []  # the model itself still loads, on the CPU
+    assert error.id == "wagtail_bgcut.E011"
+
+
+def test_a_malformed_provider_is_a_clear_model_error(tmp_path):
+    model = red_subject_model(tmp_path / "tiny.onnx")
+    with pytest.raises(ModelError, match="not a provider name"):
+        load_session(model, providers=[42])
+
+
+def test_quantised_convolutions_run_as_float_ones_with_the_same_result(tmp_path):
+    # The img.ly quint8 ISNet is DynamicQuantizeLinear -> ConvInteger chains: slow on the CPU.
+    import onnx
+    import onnxruntime
+
+    model = quantised_conv_model(tmp_path / "quant.onnx")
+    rewritten = onnx.load_from_string(_float_weights(model))
+    kinds = {node.op_type for node in rewritten.graph.node}
+    assert "Conv" in kinds and not kinds & {"ConvInteger", "DynamicQuantizeLinear"}
+    photo, truth = disc_photo((64, 64), colour=(210, 30, 30), background=(40, 60, 210))
+    feed = (np.asarray(photo, np.float32) / 255.0).transpose(2, 0, 1)[None].copy()
+    as_is = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    quantised = as_is.run(None, {"input": feed})[0]
+    ours = get_segmenter(model).session.run(None, {"input": feed})[0]
+    assert np.abs(ours - quantised).max() < 0.05  # same weights, only activations unquantised
+    mask = get_segmenter(model).mask(photo)
+    assert iou(np.asarray(mask) >= 128, truth) > 0.9
+
+
+def test_a_float_model_is_run_as_it_is(tmp_path):
+    assert _float_weights(red_subject_model(tmp_path / "tiny.onnx")) is None

@@ -90,7 +90,12 @@ class LocalBackend(BaseBackend):
 
     def _segmenter(self) -> Any:
         with _as_backend_error():
-            return load_segmenter(bgcut_settings.LOCAL_MODEL, bgcut_settings.MODEL_DIR)
+            return load_segmenter(
+                bgcut_settings.LOCAL_MODEL,
+                bgcut_settings.MODEL_DIR,
+                providers=bgcut_settings.LOCAL_PROVIDERS,
+                threads=bgcut_settings.LOCAL_THREADS,
+            )
 
     def _open(self, source_bytes: bytes) -> Any:
         with _as_backend_error():

@@ -18,6 +18,7 @@ from .errors import SegmentationTimeout
 from .grabcut import _GROW, WORKING_PIXELS, GrabCutSegmenter, point_mask, working_copy
 from .loading import open_image
 from .matting import cutout_array, guide_copy, guided_upsample, snap_to_edges
+from .onnx_model import OnnxSegmenter
 from .priors import edge_cost, geodesic_from, lab_image
 from .segmenters import Segmenter
 
@@ -70,7 +71,7 @@ def remove_background(
     guide = guide_copy(rgb)
     if segmenter is None:
         segmenter = GrabCutSegmenter(quality=quality if quality in WORKING_PIXELS else "high")
-    if isinstance(segmenter, GrabCutSegmenter):
+    if isinstance(segmenter, GrabCutSegmenter | OnnxSegmenter):
         alpha = segmenter.alpha(rgb, source_alpha, guide)  # arrays all the way: no copies
     else:
         mask = segmenter.mask(image).convert("L")

@@ -29,18 +29,21 @@ def get_segmenter(model_path: str | os.PathLike | None = None, **spec: Any) -> S
     """The segmenter for ``model_path`` (None: built-in GrabCut), loaded once per path.
 
     ``spec`` (``size``, ``mean``, ``std``, ``scale_by_max``) describes the model's input when its
-    file name does not (a catalogued model passes its catalogue entry's values).
+    file name does not (a catalogued model passes its catalogue entry's values); ``providers`` and
+    ``threads`` go to onnxruntime (:func:`~.onnx_model.load_session`). One session per path and
+    runtime choice.
 
     Raises :class:`~.errors.ModelError` for a missing or invalid file and
     :class:`~wagtail_bgcut.exceptions.MissingExtra` when onnxruntime is not installed.
     """
     if not model_path:
         return GrabCutSegmenter()
-    key = os.path.abspath(os.fspath(model_path))
+    path = os.path.abspath(os.fspath(model_path))
+    key = f"{path}|{spec.get('providers')!r}|{spec.get('threads')!r}"
     with _lock:
         segmenter = _cache.get(key)
         if segmenter is None:
-            segmenter = _cache[key] = OnnxSegmenter(key, **spec)
+            segmenter = _cache[key] = OnnxSegmenter(path, **spec)
     return segmenter
 
 

@@ -83,6 +83,8 @@ STORAGES = wagtail_project.STORAGES
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WAGTAIL_SITE_NAME = "bgcut tests"
 WAGTAILADMIN_BASE_URL = "http://testserver"
+# Wagtail's upload views refuse files Pillow cannot read as form errors (docs/security.md).
+WAGTAILIMAGES_IMAGE_FORM_BASE = "wagtail_bgcut.image_forms.BgcutImageForm"
 # Immediate by default, as a new site gets it; "db" is the database worker backend a production site
 # would use (django-tasks-db), exercised by tests/core/test_tasks.py.
 TASKS = {

@@ -92,6 +92,8 @@ STORAGES = {
 WAGTAIL_SITE_NAME = "wagtail-bgcut example shop"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILADMIN_BASE_URL = "http://127.0.0.1:8000"
+# Wagtail's upload views refuse files Pillow cannot read as form errors, not a 500.
+WAGTAILIMAGES_IMAGE_FORM_BASE = "wagtail_bgcut.image_forms.BgcutImageForm"
 
 # Background work: the ImmediateBackend runs tasks in-process, so the demo needs no worker.
 # Production sites point this at a worker backend (see docs/tasks.md).

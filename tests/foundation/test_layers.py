@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "Wagtail glue",
         [
             "wagtail_compat",
+            "image_forms",
             "image_operations",
             "signal_handlers",
             "forms",

@@ -20,7 +20,6 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from wagtail import VERSION as WAGTAIL_VERSION
 from wagtail.images import get_image_model
 
 from tests.direct_upload.conftest import Recorder, media_files
@@ -177,33 +176,13 @@ def shop_ai_cut(root_collection, run_on_commit):
     return client, image
 
 
-# Wagtail's own add-image form, not this package's code, answers 500 for these files.
-WAGTAIL_FORM_BUGS = {
-    "truncated-png": (
-        True,
-        "Wagtail's add-image form answers 500 for a truncated PNG (its pixel size check lets "
-        "Pillow's struct.error escape)",
-    ),
-    "png-header-60000x60000": (
-        WAGTAIL_VERSION < (8, 0),
-        "Wagtail 7.4's add-image form lets Pillow's DecompressionBombError escape as a 500",
-    ),
-}
-
-
-def _admin_marks(name: str) -> list:
-    bug = WAGTAIL_FORM_BUGS.get(name)
-    if bug is None:
-        return []
-    return [pytest.mark.xfail(condition=bug[0], strict=True, reason=bug[1])]
-
-
-ADMIN_CASES = [pytest.param(h, id=h.name, marks=_admin_marks(h.name)) for h in CORPUS]
+ADMIN_CASES = [pytest.param(h, id=h.name) for h in CORPUS]
 
 
 @pytest.mark.parametrize("hostile", ADMIN_CASES)
 def test_admin_upload_form(shop_ai_cut, hostile: Hostile):
-    """Wagtail's own add-image view: refused files are form errors, never a 500."""
+    """Wagtail's own add-image view with ``BgcutImageForm`` as the form base (tests/settings.py):
+    refused files are form errors, never a 500."""
     client, _image = shop_ai_cut
     count = get_image_model().objects.count()
     response = client.post(
@@ -216,6 +195,22 @@ def test_admin_upload_form(shop_ai_cut, hostile: Hostile):
     if added:
         # What Wagtail accepts, the pipeline must survive: a cut-out or a failed row with a reason.
         assert hostile.verdict == "accept" or response.json()["success"]
+
+
+@pytest.mark.parametrize("name", ["truncated-png", "png-header-60000x60000"])
+def test_image_form_base_refuses_what_pillow_cannot_read(shop_ai_cut, name: str):
+    """The files that made Wagtail's own form answer 500 get its "not a valid image" error."""
+    client, _image = shop_ai_cut
+    hostile = next(h for h in CORPUS if h.name == name)
+    count = get_image_model().objects.count()
+    response = client.post(
+        reverse("wagtailimages:add_multiple"),
+        {"files[]": SimpleUploadedFile("upload.png", hostile.make(), "image/png")},
+        HTTP_X_REQUESTED_WITH="XMLHttpRequest",
+    )
+    assert response.status_code == 200
+    assert response.json()["success"] is False
+    assert get_image_model().objects.count() == count
 
 
 # Behind the site's own code (not a public door) the engine cuts an animation's first frame, as

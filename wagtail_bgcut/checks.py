@@ -167,6 +167,11 @@ def check_local_model(app_configs=None, **kwargs):
                 id="wagtail_bgcut.E007",
             )
         ]
+    if bgcut_settings.backend_path() == DEFAULT_BACKENDS["backgroundcut"]:
+        # The API makes every cut-out: loading the model would cost each web process and worker
+        # seconds and hundreds of MB at start-up for a file nothing uses. The file's presence is
+        # checked above; the local backend loads and checks it when a site switches to it.
+        return []
     # Heavy: the imaging package loads OpenCV; only a configured model needs it here.
     from .imaging import ModelError
     from .model_files.segmenter import load_segmenter

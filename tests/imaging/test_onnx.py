@@ -106,6 +106,24 @@ def test_system_check_reports_an_invalid_model(tmp_path):
     assert error.id == "wagtail_bgcut.E007" and "not a valid ONNX model" in error.msg
 
 
+def test_system_check_does_not_load_a_model_the_api_backend_never_uses(tmp_path):
+    """With the API making every cut-out, start-up (every web process and worker) skips the load:
+    an unloadable file passes, the same file fails under the local backend."""
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"\x00\x01garbage")
+    settings = {"LOCAL_MODEL": str(bad), "API_KEY": "k", "BACKEND": "backgroundcut"}
+    with override_settings(WAGTAIL_BGCUT=settings):
+        assert check_local_model() == []
+    with override_settings(WAGTAIL_BGCUT={**settings, "BACKEND": "local"}):
+        [error] = check_local_model()
+    assert error.id == "wagtail_bgcut.E007"
+    # A named file that is missing is still reported: a site switching back would need it.
+    gone = {**settings, "LOCAL_MODEL": str(tmp_path / "nope.onnx")}
+    with override_settings(WAGTAIL_BGCUT=gone):
+        [error] = check_local_model()
+    assert error.id == "wagtail_bgcut.E007" and "not a file" in error.msg
+
+
 def test_system_check_reports_missing_onnxruntime(tmp_path, monkeypatch):
     model = red_subject_model(tmp_path / "tiny.onnx")
     monkeypatch.setitem(sys.modules, "onnxruntime", None)

@@ -18,7 +18,7 @@ from .errors import SegmentationTimeout
 from .grabcut import _GROW, WORKING_PIXELS, GrabCutSegmenter, point_mask, working_copy
 from .loading import open_image
 from .matting import cutout_array, guide_copy, guided_upsample, snap_to_edges
-from .onnx_model import OnnxSegmenter
+from .onnx_model import OnnxSegmenter, soft_only_near_outline
 from .priors import edge_cost, geodesic_from, lab_image
 from .segmenters import Segmenter
 
@@ -160,15 +160,6 @@ def clear_point_cache() -> None:
         _states.clear()
 
 
-def _settled(prior: np.ndarray, reach: float = 0.01) -> np.ndarray:
-    """The model's mask with soft values only near its outline (no haze over the backdrop)."""
-    hard = (prior >= 0.5).astype(np.uint8)
-    size = max(3, round(reach * max(prior.shape)) * 2 + 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    band = cv2.dilate(hard, kernel).astype(bool) & ~cv2.erode(hard, kernel).astype(bool)
-    return np.where(band, prior, hard.astype(np.float32)).astype(np.float32)
-
-
 def _model_state(
     image: Image.Image, rgb: np.ndarray, state: _PointState, segmenter: Segmenter
 ) -> None:
@@ -176,7 +167,9 @@ def _model_state(
     prior = np.asarray(segmenter.small_mask(image), np.float32)  # type: ignore[attr-defined]
     guide = state.guide
     gh, gw = guide.shape[:2]
-    state.alpha = guided_upsample(rgb, _settled(prior), guide=guide, radius=4, eps=1e-3)
+    # Specks stay (unlike automatic mode): a green dot may claim one.
+    settled = soft_only_near_outline(prior)
+    state.alpha = guided_upsample(rgb, settled, guide=guide, radius=4, eps=1e-3)
     state.small_alpha = cv2.resize(state.alpha, (gw, gh), interpolation=cv2.INTER_AREA)
     # Objects are the pieces of the model's mask, dilated by a guide pixel so that every
     # full-size pixel with some alpha maps onto its object's label.

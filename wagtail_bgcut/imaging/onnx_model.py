@@ -266,6 +266,16 @@ def _settle_far_from_edges(pred: np.ndarray, reach: float = 0.01) -> np.ndarray:
         keep = np.nonzero(areas >= 0.05 * areas.max())[0] + 1
         hard = np.isin(objects, keep).astype(np.uint8)
         pred = np.where(hard | (objects == 0), pred, 0.0)
+    return soft_only_near_outline(pred, hard, reach)
+
+
+def soft_only_near_outline(
+    pred: np.ndarray, hard: np.ndarray | None = None, reach: float = 0.01
+) -> np.ndarray:
+    """``pred`` within ``reach`` (of its size) of the outline of ``hard`` (default: pred >= 0.5),
+    and ``hard`` itself everywhere else: the haze a model leaves over a backdrop rounded away."""
+    if hard is None:
+        hard = (pred >= 0.5).astype(np.uint8)
     size = max(3, round(reach * max(pred.shape)) * 2 + 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     band = cv2.dilate(hard, kernel).astype(bool) & ~cv2.erode(hard, kernel).astype(bool)

@@ -61,6 +61,11 @@ def _status(client: Client, url: str):
     return response.status_code, response.json(), response
 
 
+def _answer_after_work(client: Client, url: str, worker, what: str):
+    """Poll the status URL until the job is no longer waiting (202): its code, JSON and response."""
+    return wait_for(lambda: (r := _status(client, url))[0] != 202 and r, 120, what, [worker])
+
+
 def _private(response) -> None:
     """Nothing internal in an answer: no file-system path, task detail or traceback."""
     body = response.content.decode()
@@ -100,11 +105,8 @@ def test_a_public_upload_is_cut_by_the_worker_and_polled_by_its_owner_only(on_wo
     assert code == 403
 
     worker = start_worker(on_worker)
-    code, state, response = wait_for(
-        lambda: (r := _status(client, body["status_url"]))[0] != 202 and r,
-        120,
-        "the worker to cut the upload",
-        [worker],
+    code, state, response = _answer_after_work(
+        client, body["status_url"], worker, "the worker to cut the upload"
     )
     assert code == 200, state
     assert state["status"] == "success" and set(state["output_urls"]) == {"full", "thumbnail"}
@@ -131,11 +133,8 @@ def test_a_file_the_worker_cannot_decode_gets_its_reason_and_leaves_nothing(
     status, body = flow.process(truncated_png())  # its header is fine: only decoding fails
     assert status == 202, body
     worker = start_worker(on_worker)
-    code, state, response = wait_for(
-        lambda: (r := _status(client, body["status_url"]))[0] != 202 and r,
-        120,
-        "the worker to try the truncated file",
-        [worker],
+    code, state, response = _answer_after_work(
+        client, body["status_url"], worker, "the worker to try the truncated file"
     )
     assert 400 <= code < 500, state
     assert state["detail"]

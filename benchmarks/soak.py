@@ -7,9 +7,12 @@ Starts the bundled emulator (rate limit 500 requests/minute, 200 ms latency, abo
 503, 429, resets of the free upload call, truncated downloads), a fresh PostgreSQL database
 (SQLite when no server answers), two ``db_worker`` processes and one ``rqworker`` (a third
 ``db_worker`` without Redis), all sharing one rate limit through the Redis cache. It saves the
-images (half queued on the database engine, half on RQ), SIGKILLs one database worker at 30%
-progress, runs NO command, and waits until every row is finished or the time is up. It prints,
-against the obvious minimum:
+images (each engine gets the share of them that it has of the workers: two thirds on the database
+engine, one third on RQ), SIGKILLs one database worker at 30% progress and starts it again a second
+later, as a supervisor (systemd's ``Restart=always``, a container's restart policy) would
+(``--no-restart`` leaves it dead; its rows are recovered either way only after their lease), runs
+NO command, and waits until every row is finished or the time is up. It prints, against the
+obvious minimum:
 
 - cut-outs done by the workers alone (target 100%);
 - billed process calls and credits against one call per distinct source (target: at most the
@@ -102,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=3, help="worker processes: two db_worker, then RQ and db"
     )
     parser.add_argument("--small", action="store_true", help="12 images + 3 duplicates")
+    parser.add_argument(
+        "--no-restart",
+        action="store_true",
+        help="leave the killed worker dead (by default it is started again after a second, as "
+        "systemd's Restart=always or a container's restart policy would)",
+    )
     args = parser.parse_args(argv)
     if args.small:
         args.images, args.duplicates, args.timeout = 12, 3, 180
@@ -186,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir()
     workers: list[tuple[str, subprocess.Popen]] = []
 
-    def start(kind: str) -> subprocess.Popen:
+    def launch(kind: str, log: str) -> subprocess.Popen:
         if kind == "rq":
             cmd = ["rqworker", "--job-class", "django_tasks_rq.Job", "--with-scheduler"]
             cmd += settings.TASKS["rq"]["QUEUES"]
@@ -195,19 +204,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cmd = ["db_worker", "--backend", "db", "--no-reload", "--interval", "0.2"]
             wenv = env
-        out = (logs / f"{kind}-{len(workers)}.log").open("wb")
-        process = subprocess.Popen(
+        out = (logs / log).open("wb")
+        return subprocess.Popen(
             [*python, *cmd], env=wenv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
         )
-        workers.append((kind, process))
-        return process
+
+    def restart(index: int) -> subprocess.Popen:
+        """A killed database worker, started again as its supervisor would."""
+        return launch("db", f"db-{index}-restarted.log")
 
     kinds = (["db", "db"] + ["rq" if use_redis else "db", "db"] * args.workers)[: args.workers]
     try:
         for kind in kinds:
-            start(kind)
+            workers.append((kind, launch(kind, f"{kind}-{len(workers)}.log")))
         _wait_ready(logs, workers)
-        return _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
+        return _run(args, server, workers, restart, settings, use_pg, use_redis, kinds, logs)
     finally:
         for _, process in workers:
             if process.poll() is None:
@@ -252,7 +263,7 @@ def _cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs) -> int:
+def _run(args, server, workers, restart, settings, use_pg, use_redis, kinds, logs) -> int:
     from tests.factories import ImageBytesFactory, WagtailImageFactory, root_collection
     from wagtail_bgcut.models import Cutout
     from wagtail_bgcut.presets import get_preset
@@ -271,18 +282,23 @@ def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
         nonlocal killed
         done = Cutout.objects.filter(status="done").count()
         if not killed and done >= 0.3 * total:
-            victim = next(p for kind, p in workers if kind == "db")
+            index, victim = next((i, p) for i, (kind, p) in enumerate(workers) if kind == "db")
             spent[victim.pid] = _cpu_seconds(victim.pid) - cpu_before.pop(victim.pid)
             kill(victim)
             killed = True
             print(f"killed a db_worker at {done}/{total} cut-outs", flush=True)
+            if not args.no_restart:  # its supervisor starts it again; its rows wait for the lease
+                time.sleep(1)
+                workers[index] = ("db", restart(index))
+                cpu_before[workers[index][1].pid] = 0.0
+                print("started it again after 1 s (Restart=always)", flush=True)
 
     cpu_before = {p.pid: _cpu_seconds(p.pid) for _, p in workers}
     spent: dict[int, float] = {}  # CPU seconds of the killed worker
     driver_cpu = time.process_time()
     started = time.monotonic()
     for i, data in enumerate(sources):
-        backend = "rq" if use_redis and i % 2 else "db"
+        backend = kinds[i % len(kinds)]  # each engine's share of the work: its share of workers
         queue = settings.TASKS[backend].get("QUEUES", ["default"])[0]
         settings.WAGTAIL_BGCUT = {**site, "TASK_BACKEND": backend, "TASK_QUEUE": queue}
         WagtailImageFactory(data=data, filename=f"soak-{i}.png")  # autocommit: queued at once
@@ -306,7 +322,9 @@ def _run(args, server, workers, bgcut, settings, use_pg, use_redis, kinds, logs)
     requests = server.requests
     limited = [r for r in requests if r.path in (PROCESS, UPLOAD)]
     first, last = min(r.time for r in limited), max(r.time for r in limited)
-    busy_minutes = max((last - first) / 60, 1e-9)
+    # A run shorter than a minute is measured against one minute's allowance: the limit allows
+    # 500 in any 60 s, so 450 calls in 40 s are 90% of it, not 135%.
+    busy_minutes = max((last - first) / 60, 1.0)
     ledger = server.ledger
     credits = sum(c.credits for c in ledger)
     min_credits = args.images * sum(get_preset(p).credits for p in PRESETS)
@@ -451,7 +469,7 @@ def _explain(args, limited, requests, elapsed, saved_in, saved, cpu, driver_cpu,
         f"= {ceiling / args.rate:.0%} of {args.rate}/min before any fault, retry or overhead"
     )
     if job:
-        live = n_workers - 1  # after the kill
+        live = n_workers - 1 if args.no_restart else n_workers  # after the kill
         print(
             f"    with the median job measured ({job:.2f} s): {n_workers} workers send at most "
             f"{n_workers * 120 / job:.0f}/min ({n_workers * 120 / job / args.rate:.0%}), "

@@ -64,6 +64,36 @@ def test_a_quiet_minute_drops_back_to_the_base_rate():
     assert lim.limit == 40
 
 
+def test_a_minute_held_back_by_retry_after_still_doubles_the_next():
+    """Demand, not how the provider's minutes fall against ours, drives the ramp: a minute in
+    which the API's Retry-After held the callers back counts as busy."""
+    lim, clock = limiter(40, 500)
+    for _ in range(30):
+        assert lim.try_acquire() == 0
+    lim.pause(20)  # a 429 from the provider after 30 calls: its minute began before ours
+    assert lim.try_acquire() > 0
+    clock.now += 60.0
+    assert lim.limit == 80
+
+
+def test_a_backlog_keeps_the_maximum_against_the_providers_minutes():
+    """Against the emulator's reading of the ramp (a minute not used in full drops back to 40),
+    a sender with a backlog reaches 500 a minute and keeps it, with no 429."""
+    from wagtail_bgcut.testing.ratelimit import RateLimiter as ProviderLimit
+
+    lim, clock = limiter(40, 500)
+    provider, start, per_minute = ProviderLimit(40, 500), clock.now, [0] * 8
+    while clock.now < start + 8 * 60:
+        wait = lim.try_acquire()
+        if wait > 0:
+            clock.now += wait
+            continue
+        per_minute[int((clock.now - start) // 60)] += 1
+        assert provider.hit("key", clock.now) is None
+        clock.now += 0.1
+    assert per_minute == [40, 80, 160, 320, 500, 500, 500, 500]
+
+
 def test_an_idle_gap_resets_the_ramp():
     lim, clock = limiter(40, 500)
     burst(lim)

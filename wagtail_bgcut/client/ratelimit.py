@@ -2,13 +2,15 @@
 
 The v2 page says: "a default limit of 40 requests per minute ... Depending on usage in the current
 minute, rate limits double the following minute up to a maximum of 500". We mirror that reading
-(the emulator uses the same one): one-minute periods; a period that used its whole allowance doubles
-the next period's allowance (capped at ``max_rate``); a quieter or skipped period drops back to
-``rate``. On top of the periods we count a *sliding* 60-second window, so however the provider's
-minute boundaries fall relative to ours, no 60 seconds ever carry more than the allowance. The
-limiter is therefore a little more cautious than the provider at the start of a ramp; a 429 that
-still slips through (another process using the same key) is retried by the transport, which also
-pauses this limiter for the ``Retry-After`` the API sent.
+(the emulator uses the same one): one-minute periods; a busy period doubles the next period's
+allowance (capped at ``max_rate``); a quieter or skipped period drops back to ``rate``. A period is
+busy when it used its whole allowance or held a caller back (the allowance, or the API's
+``Retry-After``): a backlog ramps up whichever way the provider's minutes fall against ours. On top
+of the periods we count a *sliding* 60-second window, so no 60 seconds carry more than the
+allowance, and a caller with a backlog uses every one of them in full (a minute used short may
+drop the provider back to its base rate). A 429 that still slips through (another process using the
+same key, network jitter at a minute's edge) costs no credit and is retried by the transport, which
+also pauses this limiter for the ``Retry-After`` the API sent.
 
 Limiters are shared per process and per key (:func:`shared_rate_limiter`), because Django code tends
 to build a new client per request or task and each would otherwise get a fresh allowance.
@@ -86,6 +88,7 @@ class RateLimiter:
         self._period_start: float | None = None
         self._limit = rate
         self._count = 0  # grants in the current period
+        self._held = False  # whether the current period held a caller back
         self._paused_until = 0.0
         self.state = state
 
@@ -109,10 +112,11 @@ class RateLimiter:
         if elapsed < self.period:
             return
         missed = int(elapsed // self.period)
-        busy = missed == 1 and self._count >= self._limit
+        busy = missed == 1 and (self._held or self._count >= self._limit)
         self._limit = min(self._limit * 2, self.max_rate) if busy else self.rate
         self._period_start += missed * self.period
         self._count = 0
+        self._held = False
 
     def try_acquire(self) -> float:
         """Take a slot and return 0.0, or take nothing and return the seconds to wait."""
@@ -124,13 +128,15 @@ class RateLimiter:
             while self._granted and self._granted[0] <= now - self.period:
                 self._granted.popleft()
             if now < self._paused_until:
+                self._held = True
                 return self._paused_until - now
             if len(self._granted) < self._limit:
                 self._granted.append(now)
                 self._count += 1
                 return 0.0
             # Wait until enough old grants leave the window, or until the next period, whose
-            # allowance may be higher; whichever comes first.
+            # allowance may be higher (this one held a caller back); whichever comes first.
+            self._held = True
             oldest_needed = self._granted[len(self._granted) - self._limit]
             slide = oldest_needed + self.period - now
             assert self._period_start is not None

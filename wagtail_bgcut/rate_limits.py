@@ -75,8 +75,11 @@ class CacheLimiterState:
         buckets count from there, not from the clock's: the emulator's minutes start at a key's
         first request, and a real provider's cannot be seen, so ours start at the same moment."""
         key = self._key("epoch")
-        self.cache.add(key, now, timeout=None)
-        return now - self.cache.get(key, now)
+        epoch = self.cache.get(key)
+        if epoch is None:  # the first call: the first writer's moment wins for every process
+            self.cache.add(key, now, timeout=None)
+            epoch = self.cache.get(key, now)
+        return now - epoch
 
     def current_limit(self, now: float) -> int:
         return self._limit(int(self._since_epoch(now) // self.period))

@@ -17,29 +17,31 @@ def test_two_workers_sharing_the_limiter_stay_within_the_rate(
     redis_db, bgcut_server, start_worker, engine_settings, make_wagtail_image
 ):
     # 16 sources need 32 rate-limited calls (upload + process): more than the 30 a minute the
-    # emulator allows, so two workers counting alone would meet 429s.
+    # emulator allows. Two workers counting alone would send all 32 within seconds; sharing one
+    # limit, the 31st waits until the first call's minute is over.
     shared = {
         "TASK_BACKEND": "db",
         "RATE_LIMIT": 30,
         "RATE_LIMIT_MAX": 30,
         "RATE_LIMIT_CACHE": "redis",
-        "MAX_RETRIES": 0,  # a 429 would fail the row: nothing hides an excess
     }
     with engine_settings("db", AUTO_PROCESS=["full"]):
         workers = [start_worker("db", **shared), start_worker("db", **shared)]
         for seed in range(16):
             make_wagtail_image(ImageBytesFactory(colour=(200, 40 + seed, 40)))
         wait_for(
-            lambda: (
-                Cutout.objects.filter(status="done").count() == 16
-                or Cutout.objects.filter(status="failed").exists()
-            ),
+            lambda: Cutout.objects.filter(status="done").count() == 16,
             150,
             "16 cut-outs",
             workers,
         )
-    assert list(Cutout.objects.exclude(status="done").values_list("error", flat=True)) == []
-    statuses = [r.status for r in bgcut_server.requests if r.endpoint != "result_file"]
-    assert 429 not in statuses and len(statuses) >= 32
+    limited = [r for r in bgcut_server.requests if r.endpoint != "result_file"]
+    arrived = sorted(r.received or r.time for r in limited)
+    assert len(arrived) >= 32
+    # Within the first call's minute (half a second short of it, for the network's jitter at the
+    # edge: a call sent as the minute ends may arrive a moment before the emulator's minute does,
+    # which costs one free 429 and a retry, not the row), no more than the 30 allowed were sent.
+    assert sum(t < arrived[0] + 59.5 for t in arrived) <= 30
+    assert [r.status for r in limited].count(429) <= 2
     # Both workers did share the work.
     assert all("process_cutouts" in w.output() or w.output() == "" for w in workers)

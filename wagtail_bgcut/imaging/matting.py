@@ -79,14 +79,24 @@ def _guided_coefficients(
     if ys.size:
         y0, y1 = max(int(ys.min()) - radius, 0), min(int(ys.max()) + radius + 1, height)
         x0, x1 = max(int(xs.min()) - radius, 0), min(int(xs.max()) + radius + 1, width)
-        ly, lx = ys - y0, xs - x0
         p = np.ascontiguousarray(src[y0:y1, x0:x1])
         r, g, bl = cv2.split(np.ascontiguousarray(guide[y0:y1, x0:x1]))
-        # Box sums of I, I p and the six products of I's channels, kept at the changing pixels
-        # only (plane by plane: OpenCV's filters are fastest on contiguous single channels).
-        products = (r, g, bl, r * p, g * p, bl * p, r * r, r * g, r * bl, g * g, g * bl, bl * bl)
-        m = [_box(x, radius)[ly, lx] for x in products]
-        mean_p = b[ys, xs]
+        at = (ys - y0) * (x1 - x0) + (xs - x0)  # the changing pixels in the crop, flat
+        product, boxed = np.empty_like(p), np.empty_like(p)  # reused: fresh pages cost more
+
+        def box_at(x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+            """Box sum of x (times y) at the changing pixels, plane by plane."""
+            if y is not None:
+                x = cv2.multiply(x, y, dst=product)
+            cv2.boxFilter(x, -1, (size, size), dst=boxed, borderType=cv2.BORDER_REFLECT)
+            return np.take(boxed.reshape(-1), at)
+
+        # Box sums of I, I p and the six products of I's channels.
+        m = [box_at(r), box_at(g), box_at(bl), box_at(r, p), box_at(g, p), box_at(bl, p)]
+        m += [box_at(r, r), box_at(r, g), box_at(r, bl), box_at(g, g), box_at(g, bl)]
+        m += [box_at(bl, bl)]
+        flat = ys * width + xs
+        mean_p = np.take(b.reshape(-1), flat)
         mr, mg, mb = m[0], m[1], m[2]
         cr, cg, cb = m[3] - mr * mean_p, m[4] - mg * mean_p, m[5] - mb * mean_p
         var_rr = m[6] - mr * mr + eps
@@ -107,8 +117,8 @@ def _guided_coefficients(
         a_r = (inv_rr * cr + inv_rg * cg + inv_rb * cb) / det
         a_g = (inv_rg * cr + inv_gg * cg + inv_gb * cb) / det
         a_b = (inv_rb * cr + inv_gb * cg + inv_bb * cb) / det
-        a[ys, xs] = np.stack([a_r, a_g, a_b], axis=1)
-        b[ys, xs] = mean_p - (a_r * mr + a_g * mg + a_b * mb)
+        a.reshape(-1, 3)[flat] = np.stack([a_r, a_g, a_b], axis=1)
+        b.reshape(-1)[flat] = mean_p - (a_r * mr + a_g * mg + a_b * mb)
     return _box(a, radius), _box(b, radius)
 
 

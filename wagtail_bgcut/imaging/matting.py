@@ -4,10 +4,12 @@ Segmentation runs on a small working copy (a fraction of a megapixel) for speed.
 back with plain interpolation would give blurry, staircase edges that ignore the photo, so we use a
 colour *guided filter* (He, Sun & Tang, 2010) whose linear coefficients are computed on a "guide"
 copy of about a megapixel and then evaluated on the full image ("fast guided filter", He & Sun,
-2015). The coefficients only vary near the subject's outline, so full-size pixels are computed in
-that band alone; everywhere else alpha is plainly 0 or 255. That keeps a 12 MP cut-out to a few
-tens of milliseconds and a few tens of MB above the image itself. ``cv2.ximgproc`` is not part of
-opencv-python-headless, hence the filter here, built on ``cv2.boxFilter``.
+2015). Work is skipped only where its result is known exactly: the per-pixel 3x3 solve is done
+where the mask changes within the filter window (elsewhere a = 0, b = the mask), and a full-size
+pixel is computed only where alpha can come out between 0 and 255 (bounds from its guide
+neighbours' coefficients); everywhere else alpha is plainly 0 or 255. That keeps a 12 MP alpha to
+a few tens of milliseconds and a few tens of MB above the image itself. ``cv2.ximgproc`` is not
+part of opencv-python-headless, hence the filter here, built on ``cv2.boxFilter``.
 
 Edge pixels mix subject and background colours; keeping them as they are leaves a coloured fringe
 ("halo") when the cut-out is placed on a new background. :func:`apply_mask` re-estimates the subject

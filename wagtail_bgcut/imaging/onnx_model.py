@@ -14,7 +14,7 @@ Where the time goes at 12 MP (docs/engine.md): the model's inference dominates. 
 (the img.ly quint8 ISNet) are made of ``DynamicQuantizeLinear`` + ``ConvInteger`` pairs, which
 onnxruntime's CPU provider runs through a slow generic path; their weights are dequantised once at
 load (:func:`_float_weights`), so the same file runs as float convolutions. Everything else works
-on the megapixel guide copy and on bands of rows of the full image (:mod:`.matting`).
+on the megapixel guide copy and on the full image's edge pixels only (:mod:`.matting`).
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def snap_to_edges(
 
 
 _SNAP = 0.02  # filter output this close to 0 or 1 is noise, not translucency
-# Filter outputs that :func:`_to_alpha` surely makes 0 and 255 (it does from 0.0219 and 0.9781).
+# Bounds within which :func:`_to_alpha` surely gives 0 and 255 (it does below 0.0219, from 0.9781).
 _SURELY_CLEAR = _SNAP
 _SURELY_OPAQUE = 1.0 - _SNAP
 

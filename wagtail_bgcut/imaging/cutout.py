@@ -66,7 +66,7 @@ def remove_background(
     Over ``time_budget`` seconds it raises :class:`~.errors.SegmentationTimeout`.
     """
     deadline = _Deadline(time_budget)
-    image = open_image(image)
+    image = open_image(image, copy=False)  # only read here: no full-size copy
     rgb, source_alpha = _arrays(image)
     guide = guide_copy(rgb)
     if segmenter is None:

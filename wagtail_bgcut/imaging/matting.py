@@ -4,10 +4,12 @@ Segmentation runs on a small working copy (a fraction of a megapixel) for speed.
 back with plain interpolation would give blurry, staircase edges that ignore the photo, so we use a
 colour *guided filter* (He, Sun & Tang, 2010) whose linear coefficients are computed on a "guide"
 copy of about a megapixel and then evaluated on the full image ("fast guided filter", He & Sun,
-2015). The coefficients only vary near the subject's outline, so full-size pixels are computed in
-that band alone; everywhere else alpha is plainly 0 or 255. That keeps a 12 MP cut-out to a few
-tens of milliseconds and a few tens of MB above the image itself. ``cv2.ximgproc`` is not part of
-opencv-python-headless, hence the filter here, built on ``cv2.boxFilter``.
+2015). Work is skipped only where its result is known exactly: the per-pixel 3x3 solve is done
+where the mask changes within the filter window (elsewhere a = 0, b = the mask), and a full-size
+pixel is computed only where alpha can come out between 0 and 255 (bounds from its guide
+neighbours' coefficients); everywhere else alpha is plainly 0 or 255. That keeps a 12 MP alpha to
+a few tens of milliseconds and a few tens of MB above the image itself. ``cv2.ximgproc`` is not
+part of opencv-python-headless, hence the filter here, built on ``cv2.boxFilter``.
 
 Edge pixels mix subject and background colours; keeping them as they are leaves a coloured fringe
 ("halo") when the cut-out is placed on a new background. :func:`apply_mask` re-estimates the subject
@@ -62,43 +64,64 @@ def _box(x: np.ndarray, r: int) -> np.ndarray:
 def _guided_coefficients(
     guide: np.ndarray, src: np.ndarray, radius: int, eps: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Colour guided filter: per-pixel ``a`` (HxWx3) and ``b`` (HxW) with q = a . I + b."""
-    mean_i = _box(guide, radius)
-    mean_p = _box(src, radius)
-    mean_ip = _box(guide * src[..., None], radius)
-    cov_ip = mean_ip - mean_i * mean_p[..., None]
+    """Colour guided filter: per-pixel ``a`` (HxWx3) and ``b`` (HxW) with q = a . I + b.
 
-    r, g, b = guide[..., 0], guide[..., 1], guide[..., 2]
-    mr, mg, mb = mean_i[..., 0], mean_i[..., 1], mean_i[..., 2]
-    var_rr = _box(r * r, radius) - mr * mr + eps
-    var_rg = _box(r * g, radius) - mr * mg
-    var_rb = _box(r * b, radius) - mr * mb
-    var_gg = _box(g * g, radius) - mg * mg + eps
-    var_gb = _box(g * b, radius) - mg * mb
-    var_bb = _box(b * b, radius) - mb * mb + eps
+    Where ``src`` is constant over a pixel's window the fit is exactly ``a = 0, b = src``, so the
+    per-pixel 3x3 solve is only done where the window sees ``src`` change: around the outline, a
+    few percent of the guide. Its box sums come from the bounding box of those pixels grown by
+    the radius, which is exact for them (their windows lie inside it or meet the image edge).
+    """
+    height, width = src.shape
+    size = 2 * radius + 1
+    square = np.ones((size, size), np.uint8)
+    changing = cv2.compare(cv2.dilate(src, square), cv2.erode(src, square), cv2.CMP_GT)
+    a = np.zeros((height, width, 3), np.float32)
+    b = _box(src, radius)  # the mean of src; the fit's b wherever a = 0
+    ys, xs = _points(changing)
+    if ys.size:
+        y0, y1 = max(int(ys.min()) - radius, 0), min(int(ys.max()) + radius + 1, height)
+        x0, x1 = max(int(xs.min()) - radius, 0), min(int(xs.max()) + radius + 1, width)
+        p = np.ascontiguousarray(src[y0:y1, x0:x1])
+        r, g, bl = cv2.split(np.ascontiguousarray(guide[y0:y1, x0:x1]))
+        at = (ys - y0) * (x1 - x0) + (xs - x0)  # the changing pixels in the crop, flat
+        product, boxed = np.empty_like(p), np.empty_like(p)  # reused: fresh pages cost more
 
-    # Inverse of the symmetric 3x3 covariance by cofactors, for every pixel at once.
-    inv_rr = var_gg * var_bb - var_gb * var_gb
-    inv_rg = var_gb * var_rb - var_rg * var_bb
-    inv_rb = var_rg * var_gb - var_gg * var_rb
-    inv_gg = var_rr * var_bb - var_rb * var_rb
-    inv_gb = var_rb * var_rg - var_rr * var_gb
-    inv_bb = var_rr * var_gg - var_rg * var_rg
-    det = var_rr * inv_rr + var_rg * inv_rg + var_rb * inv_rb
-    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+        def box_at(x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+            """Box sum of x (times y) at the changing pixels, plane by plane."""
+            if y is not None:
+                x = cv2.multiply(x, y, dst=product)
+            cv2.boxFilter(x, -1, (size, size), dst=boxed, borderType=cv2.BORDER_REFLECT)
+            return np.take(boxed.reshape(-1), at)
 
-    cr, cg, cb = cov_ip[..., 0], cov_ip[..., 1], cov_ip[..., 2]
-    a = np.empty_like(guide)
-    a[..., 0] = (inv_rr * cr + inv_rg * cg + inv_rb * cb) / det
-    a[..., 1] = (inv_rg * cr + inv_gg * cg + inv_gb * cb) / det
-    a[..., 2] = (inv_rb * cr + inv_gb * cg + inv_bb * cb) / det
-    b_coef = mean_p - (a * mean_i).sum(axis=2)
-    return _box(a, radius), _box(b_coef, radius)
-
-
-def _apply(coeffs: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """q = a . I + b for coefficient rows ``[a_r, a_g, a_b, b]`` and colours in 0..1."""
-    return (coeffs[..., :3] * colours).sum(axis=-1) + coeffs[..., 3]
+        # Box sums of I, I p and the six products of I's channels.
+        m = [box_at(r), box_at(g), box_at(bl), box_at(r, p), box_at(g, p), box_at(bl, p)]
+        m += [box_at(r, r), box_at(r, g), box_at(r, bl), box_at(g, g), box_at(g, bl)]
+        m += [box_at(bl, bl)]
+        flat = ys * width + xs
+        mean_p = np.take(b.reshape(-1), flat)
+        mr, mg, mb = m[0], m[1], m[2]
+        cr, cg, cb = m[3] - mr * mean_p, m[4] - mg * mean_p, m[5] - mb * mean_p
+        var_rr = m[6] - mr * mr + eps
+        var_rg = m[7] - mr * mg
+        var_rb = m[8] - mr * mb
+        var_gg = m[9] - mg * mg + eps
+        var_gb = m[10] - mg * mb
+        var_bb = m[11] - mb * mb + eps
+        # Inverse of the symmetric 3x3 covariance by cofactors, for every pixel at once.
+        inv_rr = var_gg * var_bb - var_gb * var_gb
+        inv_rg = var_gb * var_rb - var_rg * var_bb
+        inv_rb = var_rg * var_gb - var_gg * var_rb
+        inv_gg = var_rr * var_bb - var_rb * var_rb
+        inv_gb = var_rb * var_rg - var_rr * var_gb
+        inv_bb = var_rr * var_gg - var_rg * var_rg
+        det = var_rr * inv_rr + var_rg * inv_rg + var_rb * inv_rb
+        det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+        a_r = (inv_rr * cr + inv_rg * cg + inv_rb * cb) / det
+        a_g = (inv_rg * cr + inv_gg * cg + inv_gb * cb) / det
+        a_b = (inv_rb * cr + inv_gb * cg + inv_bb * cb) / det
+        a.reshape(-1, 3)[flat] = np.stack([a_r, a_g, a_b], axis=1)
+        b.reshape(-1)[flat] = mean_p - (a_r * mr + a_g * mg + a_b * mb)
+    return _box(a, radius), _box(b, radius)
 
 
 def snap_to_edges(
@@ -118,6 +141,9 @@ def snap_to_edges(
 
 
 _SNAP = 0.02  # filter output this close to 0 or 1 is noise, not translucency
+# Bounds within which :func:`_to_alpha` surely gives 0 and 255 (it does below 0.0219, from 0.9781).
+_SURELY_CLEAR = _SNAP
+_SURELY_OPAQUE = 1.0 - _SNAP
 
 
 def _to_alpha(q: np.ndarray) -> np.ndarray:
@@ -147,26 +173,32 @@ def guided_upsample(
     if src.shape != (gh, gw):
         src = cv2.resize(src, (gw, gh), interpolation=cv2.INTER_LINEAR)
     a, b = _guided_coefficients(guide_f, src, radius, eps)
-    coeffs = np.dstack([a, b[..., None]])
-    q_guide = _apply(coeffs, guide_f)
     if (gh, gw) == (height, width):
-        return _to_alpha(q_guide)
+        return _to_alpha((a * guide_f).sum(axis=2) + b)
 
-    # Outside a band around the outline the coefficients are flat (a = 0, b = 0 or 1), so a plain
-    # enlargement is exact there; the band gets the real per-pixel filter, evaluated in bands of
-    # rows (bounded memory, OpenCV's remap instead of numpy gathers: a 12 MP image costs a few
-    # hundred ms and a few tens of MB).
-    alpha = cv2.resize(_to_alpha(q_guide), (width, height), interpolation=cv2.INTER_LINEAR)
-    varying = ((src > 0.002) & (src < 0.998)).astype(np.uint8)
-    reach = 2 * (2 * radius + 1) + 1
-    band_guide = cv2.dilate(varying, np.ones((reach, reach), np.uint8))
-    band = cv2.resize(band_guide, (width, height), interpolation=cv2.INTER_NEAREST)
-    ys, xs = _points(band)
+    # At full size q = a . I + b with a and b interpolated between guide pixels. Colours are in
+    # 0..1, so q at a full-size pixel lies within the lowest and highest value any colour could
+    # give at its guide neighbours: where all of them are surely snapped to transparent (or all
+    # to opaque) alpha is known without looking at the pixel. Only the rest, part of a band
+    # around the outline, is computed per pixel (OpenCV's remap samples the coefficients).
+    ones = np.ones((1, 3), np.float32)
+    negative = np.minimum(a, 0)
+    low = b + cv2.transform(negative, ones)
+    high = b + cv2.transform(a - negative, ones)
+    # The bilinear neighbours of a full-size pixel are within one guide pixel of the nearest.
+    square = np.ones((3, 3), np.uint8)
+    opaque = cv2.erode(cv2.compare(low, _SURELY_OPAQUE, cv2.CMP_GE), square)
+    clear = cv2.erode(cv2.compare(high, _SURELY_CLEAR, cv2.CMP_LE), square)
+    unsure = cv2.bitwise_not(cv2.bitwise_or(opaque, clear))
+    alpha = cv2.resize(opaque, (width, height), interpolation=cv2.INTER_NEAREST)
+    ys, xs = _points(cv2.resize(unsure, (width, height), interpolation=cv2.INTER_NEAREST))
     if ys.size:
-        c = _sample(coeffs, ys, xs, (height, width))
-        colours = rgb[ys, xs].astype(np.float32)
-        colours *= 1.0 / 255.0
-        alpha[ys, xs] = _to_alpha(_apply(c, colours))
+        coeffs = _sample(np.dstack([a, b[..., None]]), ys, xs, (height, width))
+        # Colours as RGBA rows: the constant 255 of the fourth channel multiplies b.
+        colours = cv2.cvtColor(_gather(rgb, ys, xs), cv2.COLOR_RGB2RGBA)
+        terms = cv2.multiply(coeffs, colours, scale=1.0 / 255.0, dtype=cv2.CV_32F)
+        q = cv2.transform(terms, np.ones((1, 4), np.float32))
+        alpha.reshape(-1)[ys * width + xs] = _to_alpha(q.reshape(-1)[: ys.size])
     return alpha
 
 
@@ -182,35 +214,56 @@ def _points(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _REMAP_COLS = 1024  # OpenCV's remap takes maps under 32767 a side: points go in rows of this
 
 
+def _rows(values: np.ndarray, count: int) -> np.ndarray:
+    """``count`` values (and their channels) as rows of ``_REMAP_COLS``, the last row padded.
+
+    Row layout lets OpenCV's per-pixel arithmetic (multiply, transform) run on point lists.
+    """
+    rows = -(-count // _REMAP_COLS)
+    out = np.zeros((rows * _REMAP_COLS, *values.shape[1:]), values.dtype)
+    out[:count] = values
+    return out.reshape(rows, _REMAP_COLS, *values.shape[1:])
+
+
+def _gather(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Pixels of a full-size image at the points, in rows (see :func:`_rows`).
+
+    A flat ``np.take`` is several times faster than indexing with two arrays.
+    """
+    if not image.flags.c_contiguous:  # a crop: flattening it would copy it whole
+        return _rows(image[ys, xs], ys.size)
+    height, width = image.shape[:2]
+    flat = image.reshape(height * width, *image.shape[2:])
+    return _rows(np.take(flat, ys * width + xs, axis=0), ys.size)
+
+
 def _sample(
     field: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]
 ) -> np.ndarray:
-    """Bilinear samples (N x C) of a small HxWxC float32 field at full-size pixel coordinates.
+    """Bilinear samples of a small HxWxC float32 field (C <= 4) at full-size pixel coordinates.
 
-    Pixel centres are aligned and edges clamped. OpenCV's remap does the interpolation over the
-    point list laid out as rows: several times faster than four numpy gathers and blends.
+    In rows (see :func:`_rows`). Pixel centres are aligned and edges clamped. OpenCV's remap
+    does the interpolation over the point list: several times faster than four numpy gathers
+    and blends.
     """
     fh, fw = field.shape[:2]
     height, width = shape
     count = ys.size
-    padded = -(-count // _REMAP_COLS) * _REMAP_COLS
-    map_x = np.zeros(padded, np.float32)
-    map_y = np.zeros(padded, np.float32)
-    np.multiply(xs + 0.5, fw / width, out=map_x[:count], casting="unsafe")
-    np.multiply(ys + 0.5, fh / height, out=map_y[:count], casting="unsafe")
+    map_x = np.empty(count, np.float32)
+    map_y = np.empty(count, np.float32)
+    np.multiply(xs + 0.5, fw / width, out=map_x, casting="unsafe")
+    np.multiply(ys + 0.5, fh / height, out=map_y, casting="unsafe")
     map_x -= 0.5
     map_y -= 0.5
     np.clip(map_x, 0, fw - 1, out=map_x)
     np.clip(map_y, 0, fh - 1, out=map_y)
-    map_x = map_x.reshape(-1, _REMAP_COLS)
-    map_y = map_y.reshape(-1, _REMAP_COLS)
-    channels = field.shape[2] if field.ndim == 3 else 1
-    parts = []
-    for first in range(0, channels, 4):  # remap takes at most four channels
-        part = np.ascontiguousarray(field[..., first : first + 4]) if field.ndim == 3 else field
-        out = cv2.remap(part, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        parts.append(out.reshape(padded, -1)[:count])
-    return parts[0] if len(parts) == 1 else np.hstack(parts)
+    return cv2.remap(
+        field,
+        _rows(map_x, count),
+        _rows(map_y, count),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def _blur(x: np.ndarray, r: int) -> np.ndarray:
@@ -252,12 +305,13 @@ def _estimate_colours(guide: np.ndarray, guide_alpha: np.ndarray) -> tuple[np.nd
 def cutout_array(rgb: np.ndarray, alpha: np.ndarray, guide: np.ndarray | None = None) -> np.ndarray:
     """HxWx4 uint8 cut-out: see :func:`apply_mask`. ``guide`` is :func:`guide_copy` of ``rgb``."""
     height, width = alpha.shape
-    # Transparent pixels become transparent black: the removed background must not survive in
-    # the file, and constant pixels compress far better.
     out = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
-    out[..., 3] = alpha
-    # copyTo zero-fills where the mask is 0 (10x faster than numpy's boolean assignment).
-    out = cv2.copyTo(out, (alpha > 0).view(np.uint8))
+    cv2.mixChannels([alpha], [out], [0, 3])  # in place: no second full-size copy
+    # Transparent pixels become transparent black: the removed background must not survive in
+    # the file, and constant pixels compress far better. One 32-bit word per pixel: far faster
+    # than zeroing four channels through a boolean index.
+    pixels = out.view(np.uint32).reshape(height, width)
+    np.copyto(pixels, 0, where=alpha == 0)
     edge = cv2.inRange(alpha, 1, 254)
     if cv2.countNonZero(edge) and min(height, width) >= 2:
         guide = guide_copy(rgb) if guide is None else guide
@@ -265,12 +319,16 @@ def cutout_array(rgb: np.ndarray, alpha: np.ndarray, guide: np.ndarray | None = 
         guide_alpha = cv2.resize(alpha, (gw, gh), interpolation=cv2.INTER_AREA)
         fg, bg = _estimate_colours(guide, guide_alpha)
         ys, xs = _points(edge)
-        sampled = _sample(np.dstack([fg, bg]).astype(np.float32), ys, xs, (height, width))
-        f_blur, b_blur = sampled[:, :3], sampled[:, 3:]
-        a = alpha[ys, xs].astype(np.float32)[:, None] * (1.0 / 255.0)
-        colours = rgb[ys, xs].astype(np.float32) * (1.0 / 255.0)
+        f_blur = _sample(fg.astype(np.float32), ys, xs, (height, width))
+        b_blur = _sample(bg.astype(np.float32), ys, xs, (height, width))
+        a = _gather(alpha, ys, xs).astype(np.float32)[..., None] * (1.0 / 255.0)
+        colours = _gather(rgb, ys, xs).astype(np.float32) * (1.0 / 255.0)
         f = f_blur + a * (colours - a * f_blur - (1 - a) * b_blur)
-        out[ys, xs, :3] = np.clip(f * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        f = np.clip(f * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        # The new colours with their alpha, written as one 32-bit word per pixel.
+        rgba = cv2.cvtColor(f, cv2.COLOR_RGB2RGBA)
+        rgba[..., 3] = _gather(alpha, ys, xs)
+        pixels.reshape(-1)[ys * width + xs] = rgba.view(np.uint32).reshape(-1)[: ys.size]
     return out
 
 

@@ -14,7 +14,7 @@ Where the time goes at 12 MP (docs/engine.md): the model's inference dominates. 
 (the img.ly quint8 ISNet) are made of ``DynamicQuantizeLinear`` + ``ConvInteger`` pairs, which
 onnxruntime's CPU provider runs through a slow generic path; their weights are dequantised once at
 load (:func:`_float_weights`), so the same file runs as float convolutions. Everything else works
-on the megapixel guide copy and on bands of rows of the full image (:mod:`.matting`).
+on the megapixel guide copy and on the full image's edge pixels only (:mod:`.matting`).
 """
 
 from __future__ import annotations
@@ -319,12 +319,16 @@ class OnnxSegmenter:
 
     def _normalised(self, small: np.ndarray) -> np.ndarray:
         """The 1x3xHxW float32 feed from an RGB uint8 array already at the model's size."""
-        arr = small.astype(np.float32)
         # rembg divides by the image's own maximum; img.ly's ISNet expects x / 255.
-        arr *= 1.0 / (max(float(arr.max()), 1e-6) if self.scale_by_max else 255.0)
-        arr -= np.array(self.mean, np.float32)
-        arr /= np.array(self.std, np.float32)
-        return np.ascontiguousarray(arr.transpose(2, 0, 1)[None])
+        scale = np.float32(1.0 / (max(float(small.max()), 1e-6) if self.scale_by_max else 255.0))
+        # Channel by channel into the planar feed: no interleaved float copy to transpose.
+        feed = np.empty((1, 3, *small.shape[:2]), np.float32)
+        for channel, plane in enumerate(cv2.split(small)):
+            out = feed[0, channel]
+            np.multiply(plane, scale, out=out, dtype=np.float32)
+            out -= np.float32(self.mean[channel])
+            out /= np.float32(self.std[channel])
+        return feed
 
     def _input(self, image: Image.Image) -> np.ndarray:
         small = image.convert("RGB").resize((self.size, self.size), Image.Resampling.BILINEAR)

@@ -106,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--small", action="store_true", help="12 images + 3 duplicates")
     parser.add_argument(
+        "--no-injected-429",
+        action="store_true",
+        help="no injected 429s (whose Retry-After holds every worker): shows what they cost",
+    )
+    parser.add_argument(
         "--no-restart",
         action="store_true",
         help="leave the killed worker dead (by default it is started again after a second, as "
@@ -142,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     # is not failed waits ``latency`` seconds, as a real provider's round trip does.
     f = args.fault_rate / 4
     server.inject(503, times=None, path="/v3/*", rate=f, detail="busy")
-    server.inject(429, times=None, path="/v3/*", rate=f, retry_after=1)
+    if not args.no_injected_429:
+        server.inject(429, times=None, path="/v3/*", rate=f, retry_after=1)
     # Resets on the free upload call: a reset after process-image was sent may have been charged,
     # and such rows rightly wait for a person (docs/client.md), which no soak should hide.
     server.inject(reset=True, times=None, path=UPLOAD, rate=f)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from tests.factories import ImageBytesFactory
 from wagtail_bgcut.models import Cutout
@@ -43,5 +44,9 @@ def test_two_workers_sharing_the_limiter_stay_within_the_rate(
     # which costs one free 429 and a retry, not the row), no more than the 30 allowed were sent.
     assert sum(t < arrived[0] + 59.5 for t in arrived) <= 30
     assert [r.status for r in limited].count(429) <= 2
-    # Both workers did share the work.
-    assert all("process_cutouts" in w.output() or w.output() == "" for w in workers)
+    # Both workers made cut-outs (so the limit above held across two processes), and neither
+    # logged an error. (Their output alone cannot say it: on Django 6.0 Wagtail's own reference
+    # index tasks go to the same workers.)
+    ran = DBTaskResult.objects.filter(task_path__endswith="process_cutouts")
+    assert len({r.worker_ids[-1] for r in ran if r.worker_ids}) == 2
+    assert not any("Traceback" in w.output() for w in workers)

@@ -321,13 +321,14 @@ def cutout_array(rgb: np.ndarray, alpha: np.ndarray, guide: np.ndarray | None = 
         ys, xs = _points(edge)
         f_blur = _sample(fg.astype(np.float32), ys, xs, (height, width))
         b_blur = _sample(bg.astype(np.float32), ys, xs, (height, width))
-        a = _gather(alpha, ys, xs).astype(np.float32)[..., None] * (1.0 / 255.0)
+        alpha_at = _gather(alpha, ys, xs)
+        a = alpha_at.astype(np.float32)[..., None] * (1.0 / 255.0)
         colours = _gather(rgb, ys, xs).astype(np.float32) * (1.0 / 255.0)
         f = f_blur + a * (colours - a * f_blur - (1 - a) * b_blur)
         f = np.clip(f * 255.0 + 0.5, 0, 255).astype(np.uint8)
         # The new colours with their alpha, written as one 32-bit word per pixel.
         rgba = cv2.cvtColor(f, cv2.COLOR_RGB2RGBA)
-        rgba[..., 3] = _gather(alpha, ys, xs)
+        rgba[..., 3] = alpha_at
         pixels.reshape(-1)[ys * width + xs] = rgba.view(np.uint32).reshape(-1)[: ys.size]
     return out
 

@@ -121,5 +121,9 @@ if os.environ.get("BGCUT_WORKER_SETTINGS"):
         "version": 1,
         "disable_existing_loggers": False,
         "handlers": {"console": {"class": "logging.StreamHandler"}},
-        "loggers": {"wagtail_bgcut": {"handlers": ["console"], "level": "INFO"}},
+        "loggers": {
+            "wagtail_bgcut": {"handlers": ["console"], "level": "INFO"},
+            # "Starting worker ...": a test can wait until its workers are polling.
+            "django_tasks_db": {"handlers": ["console"], "level": "INFO"},
+        },
     }

@@ -28,6 +28,17 @@ def test_two_workers_sharing_the_limiter_stay_within_the_rate(
     }
     with engine_settings("db", AUTO_PROCESS=["full"]):
         workers = [start_worker("db", **shared), start_worker("db", **shared)]
+        # Both polling before the first job is queued, and each job slow enough (a third of a
+        # second in process-image) that one worker cannot drain the queue before the other
+        # takes a job: otherwise the check below that both made cut-outs depends on which
+        # process started first (it failed once in CI that way).
+        wait_for(
+            lambda: all("Starting worker" in w.output() for w in workers),
+            60,
+            "both workers polling",
+            workers,
+        )
+        bgcut_server.inject(latency=0.3, path="/v3/remove-bg/process-image/", times=None)
         for seed in range(16):
             make_wagtail_image(ImageBytesFactory(colour=(200, 40 + seed, 40)))
         wait_for(

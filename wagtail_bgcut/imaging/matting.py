@@ -21,6 +21,7 @@ evaluated at full size where alpha is strictly between 0 and 255.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -193,7 +194,7 @@ def guided_upsample(
     alpha = cv2.resize(opaque, (width, height), interpolation=cv2.INTER_NEAREST)
     ys, xs = _points(cv2.resize(unsure, (width, height), interpolation=cv2.INTER_NEAREST))
     if ys.size:
-        coeffs = _sample(np.dstack([a, b[..., None]]), ys, xs, (height, width))
+        (coeffs,) = _sample([np.dstack([a, b[..., None]])], ys, xs, (height, width))
         # Colours as RGBA rows: the constant 255 of the fourth channel multiplies b.
         colours = cv2.cvtColor(_gather(rgb, ys, xs), cv2.COLOR_RGB2RGBA)
         terms = cv2.multiply(coeffs, colours, scale=1.0 / 255.0, dtype=cv2.CV_32F)
@@ -238,15 +239,16 @@ def _gather(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
 
 
 def _sample(
-    field: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]
-) -> np.ndarray:
-    """Bilinear samples of a small HxWxC float32 field (C <= 4) at full-size pixel coordinates.
+    fields: Sequence[np.ndarray], ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]
+) -> list[np.ndarray]:
+    """Bilinear samples of small HxWxC float32 fields (C <= 4, one size) at full-size pixel
+    coordinates, one array per field.
 
-    In rows (see :func:`_rows`). Pixel centres are aligned and edges clamped. OpenCV's remap
-    does the interpolation over the point list: several times faster than four numpy gathers
-    and blends.
+    In rows (see :func:`_rows`). Pixel centres are aligned and edges clamped. The maps are built
+    once for all fields; OpenCV's remap does the interpolation over the point list: several
+    times faster than four numpy gathers and blends.
     """
-    fh, fw = field.shape[:2]
+    fh, fw = fields[0].shape[:2]
     height, width = shape
     count = ys.size
     map_x = np.empty(count, np.float32)
@@ -257,13 +259,11 @@ def _sample(
     map_y -= 0.5
     np.clip(map_x, 0, fw - 1, out=map_x)
     np.clip(map_y, 0, fh - 1, out=map_y)
-    return cv2.remap(
-        field,
-        _rows(map_x, count),
-        _rows(map_y, count),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    rows_x, rows_y = _rows(map_x, count), _rows(map_y, count)
+    return [
+        cv2.remap(field, rows_x, rows_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        for field in fields
+    ]
 
 
 def _blur(x: np.ndarray, r: int) -> np.ndarray:
@@ -319,8 +319,9 @@ def cutout_array(rgb: np.ndarray, alpha: np.ndarray, guide: np.ndarray | None = 
         guide_alpha = cv2.resize(alpha, (gw, gh), interpolation=cv2.INTER_AREA)
         fg, bg = _estimate_colours(guide, guide_alpha)
         ys, xs = _points(edge)
-        f_blur = _sample(fg.astype(np.float32), ys, xs, (height, width))
-        b_blur = _sample(bg.astype(np.float32), ys, xs, (height, width))
+        f_blur, b_blur = _sample(
+            [fg.astype(np.float32), bg.astype(np.float32)], ys, xs, (height, width)
+        )
         alpha_at = _gather(alpha, ys, xs)
         a = alpha_at.astype(np.float32)[..., None] * (1.0 / 255.0)
         colours = _gather(rgb, ys, xs).astype(np.float32) * (1.0 / 255.0)

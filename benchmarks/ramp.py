@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.core.cache import caches
 
+    from tests.backlog import send_backlog
     from wagtail_bgcut.client import RateLimiter
     from wagtail_bgcut.rate_limits import CacheLimiterState
-    from wagtail_bgcut.testing.ratelimit import RateLimiter as EmulatorLimiter
 
     cache = caches["default"]  # LocMemCache in the test settings: one simulated process
     for offset in (0, 10, 30, 50, 59, 10.5, 30.7, 44.3):
@@ -55,19 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         clock = SimClock(1_800_000_000.0 + offset)
         state = None if args.process_local else CacheLimiterState("default", "ramp", 40, 500)
         limiter = RateLimiter(40, 500, clock=clock, state=state)
-        provider = EmulatorLimiter(40, 500)
-        start, per_minute, rejected = clock.now, [0] * args.minutes, 0
-        while clock.now < start + 60 * args.minutes:
-            wait = limiter.try_acquire()
-            if wait > 0:
-                clock.now += max(wait, 0.01)
-                continue
-            retry_after = provider.hit("key", clock.now)
-            per_minute[int((clock.now - start) // 60)] += 1
-            if retry_after is not None:
-                rejected += 1
-                limiter.pause(retry_after)
-            clock.now += 1 / args.speed
+        per_minute, rejected = send_backlog([limiter], clock, args.minutes, speed=args.speed)
         tail = per_minute[4:]
         print(
             f"first call {offset:4.1f} s into the clock's minute: per minute {per_minute}; "

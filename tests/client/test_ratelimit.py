@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from tests.backlog import send_backlog
 from wagtail_bgcut.client import RateLimited, RateLimiter
 from wagtail_bgcut.client.ratelimit import shared_rate_limiter
 
@@ -79,19 +80,10 @@ def test_a_minute_held_back_by_retry_after_still_doubles_the_next():
 def test_a_backlog_keeps_the_maximum_against_the_providers_minutes():
     """Against the emulator's reading of the ramp (a minute not used in full drops back to 40),
     a sender with a backlog reaches 500 a minute and keeps it, with no 429."""
-    from wagtail_bgcut.testing.ratelimit import RateLimiter as ProviderLimit
-
     lim, clock = limiter(40, 500)
-    provider, start, per_minute = ProviderLimit(40, 500), clock.now, [0] * 8
-    while clock.now < start + 8 * 60:
-        wait = lim.try_acquire()
-        if wait > 0:
-            clock.now += wait
-            continue
-        per_minute[int((clock.now - start) // 60)] += 1
-        assert provider.hit("key", clock.now) is None
-        clock.now += 0.1
+    per_minute, rejected = send_backlog([lim], clock, 8)
     assert per_minute == [40, 80, 160, 320, 500, 500, 500, 500]
+    assert rejected == 0
 
 
 def test_an_idle_gap_resets_the_ramp():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.cache import caches
 
+from tests.backlog import send_backlog
 from wagtail_bgcut.client import RateLimiter
 from wagtail_bgcut.rate_limits import CacheLimiterState, site_rate_limiter
-from wagtail_bgcut.testing.ratelimit import RateLimiter as ProviderLimit
 
 from .conftest import bgcut_settings
 
@@ -81,22 +81,7 @@ def test_a_backlog_ramps_to_the_maximum_and_stays_there(clock, offset):
     send 500 a minute, keep doing so, and meet no 429. (Before, every minute stayed just short of
     the allowance and a bulk import fell back to about 40 a minute after its first ramp.)"""
     clock.now += offset
-    pair, provider = processes(clock), ProviderLimit(40, 500)
-    start, per_minute, rejected = clock.now, [0] * 8, 0
-    for turn in range(100_000):
-        if clock.now >= start + 8 * 60:
-            break
-        limiter = pair[turn % 2]
-        wait = limiter.try_acquire()
-        if wait > 0:
-            clock.now += wait
-            continue
-        per_minute[int((clock.now - start) // 60)] += 1
-        retry_after = provider.hit("key", clock.now)
-        if retry_after is not None:
-            rejected += 1
-            limiter.pause(retry_after)  # as the transport does with a 429's Retry-After
-        clock.now += 0.1  # the processes could send ten calls a second
+    per_minute, rejected = send_backlog(processes(clock), clock, 8)
     assert per_minute == [40, 80, 160, 320, 500, 500, 500, 500]
     assert rejected == 0  # a 429 costs no credit, but its Retry-After holds every process
 
